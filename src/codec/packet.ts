@@ -1,0 +1,82 @@
+import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
+
+/**
+ * One decoded control packet. Decoders fill a caller-owned record in place, so a broker
+ * decodes every packet into the same object (no allocation per packet for the record).
+ * Fields that a packet type does not use keep whatever value they had.
+ */
+export interface Packet {
+  type: number;
+  /** Low nibble of the fixed header. */
+  flags: number;
+
+  // PUBLISH (and CONNECT's will, see below)
+  dup: boolean;
+  qos: number;
+  retain: boolean;
+  /** PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK. */
+  packetId: number;
+  topic: string;
+  /** The topic's UTF-8 bytes as received (a view), so relaying never re-encodes it. */
+  topicBytes: Bytes;
+  payload: Bytes;
+
+  // CONNECT
+  protocolName: string;
+  protocolLevel: number;
+  cleanSession: boolean;
+  keepAlive: number;
+  clientId: string;
+  willFlag: boolean;
+  willTopic: string;
+  willPayload: Bytes;
+  willQos: number;
+  willRetain: boolean;
+  hasUsername: boolean;
+  username: string;
+  hasPassword: boolean;
+  password: Bytes;
+
+  // CONNACK
+  sessionPresent: boolean;
+  returnCode: number;
+
+  // SUBSCRIBE / UNSUBSCRIBE / SUBACK: the first `count` entries are valid.
+  count: number;
+  filters: string[];
+  /** Requested QoS (SUBSCRIBE) or return codes (SUBACK). */
+  qosList: number[];
+}
+
+export function newPacket(): Packet {
+  return {
+    type: 0,
+    flags: 0,
+    dup: false,
+    qos: 0,
+    retain: false,
+    packetId: 0,
+    topic: "",
+    topicBytes: EMPTY_BYTES,
+    payload: EMPTY_BYTES,
+    protocolName: "",
+    protocolLevel: 0,
+    cleanSession: false,
+    keepAlive: 0,
+    clientId: "",
+    willFlag: false,
+    willTopic: "",
+    willPayload: EMPTY_BYTES,
+    willQos: 0,
+    willRetain: false,
+    hasUsername: false,
+    username: "",
+    hasPassword: false,
+    password: EMPTY_BYTES,
+    sessionPresent: false,
+    returnCode: 0,
+    count: 0,
+    filters: [],
+    qosList: [],
+  };
+}
