@@ -1,0 +1,206 @@
+import { Bytes, EMPTY_BYTES, utf8Encode } from "../bytes/bytes";
+import { ConnackCode, PACKET_NAMES, PacketType } from "../codec/constants";
+import { decodePacket } from "../codec/decode";
+import { encodeConnack, encodeEmpty } from "../codec/encode";
+import { frameFeed, frameNext, frameReset } from "../codec/frameReader";
+import { STATUS_REASONS, Status } from "../codec/status";
+import { Limits } from "../limits";
+import { Clock, Log, LogLevel, Transport } from "../platform";
+import { handleConnect } from "./connect";
+import { handlePuback, handlePubcomp, handlePubrec } from "./delivery";
+import { PublishResult, handlePubrel, handlePublish, publishMessage } from "./publish";
+import { sessionDiscard } from "./sessions";
+import { Broker, BrokerStats, ConnState, newBrokerState } from "./state";
+export type { Broker, BrokerStats } from "./state";
+import { handleSubscribe, handleUnsubscribe } from "./subscribe";
+
+/**
+ * The broker's entry points. A target calls brokerOpen/brokerData/brokerClosed from its
+ * socket events and brokerTick from a timer; the broker answers through the Transport.
+ */
+export function createBroker(limits: Limits, transport: Transport, clock: Clock, log: Log): Broker {
+  return newBrokerState(limits, transport, clock, log);
+}
+
+/** A new network connection; returns its slot, or -1 when max_connections is reached. */
+export function brokerOpen(b: Broker, peer: string): number {
+  for (let i = 0; i < b.conns.length; i++) {
+    const c = b.conns[i];
+    if (c.state !== ConnState.FREE) continue;
+    c.state = ConnState.NEW;
+    c.peer = peer;
+    c.session = -1;
+    c.openedAt = b.clock.now();
+    c.lastPacketAt = c.openedAt;
+    c.keepAliveMs = 0;
+    c.hasWill = false;
+    c.droppedQos0 = 0;
+    frameReset(c.reader);
+    b.stats.connections++;
+    return i;
+  }
+  b.log.log(LogLevel.WARNING, "Connection from " + peer + " refused: max_connections (" + b.limits.maxConnections + ") reached.");
+  return -1;
+}
+
+/**
+ * Closes a connection (if still open): logs why, ends a clean session, publishes the will
+ * unless the client sent DISCONNECT (MQTT-3.1.2-8, MQTT-3.1.2-10), and tells the transport.
+ */
+function closeConnection(b: Broker, conn: number, reason: string, publishWill: boolean): void {
+  closeSlot(b, conn, reason, publishWill, true);
+}
+
+function closeSlot(b: Broker, conn: number, reason: string, publishWill: boolean, closeTransport: boolean): void {
+  const c = b.conns[conn];
+  if (c.state === ConnState.FREE) return;
+  const slot = c.session;
+  if (slot >= 0) {
+    b.log.log(LogLevel.NOTICE, "Client " + b.sessions[slot].clientId + " disconnected: " + reason + ".");
+  } else {
+    b.log.log(LogLevel.NOTICE, "Connection from " + c.peer + " closed: " + reason + ".");
+  }
+  c.state = ConnState.FREE;
+  c.session = -1;
+  frameReset(c.reader);
+  b.stats.connections--;
+  if (slot >= 0) {
+    const s = b.sessions[slot];
+    s.conn = -1;
+    if (s.cleanSession) sessionDiscard(b, slot);
+  }
+  if (closeTransport) b.transport.close(conn);
+  if (c.hasWill) {
+    c.hasWill = false;
+    const willPayload = c.willPayload;
+    c.willPayload = EMPTY_BYTES;
+    if (publishWill) publishMessage(b, c.willTopic, c.willTopicBytes, willPayload, c.willQos, c.willRetain);
+  }
+}
+
+/** The peer closed the connection or the socket failed: a network close, so the will goes out. */
+export function brokerClosed(b: Broker, conn: number): void {
+  closeSlot(b, conn, "connection closed by peer", true, false);
+}
+
+/** Bytes received on a connection. The chunk must not be modified afterwards. */
+export function brokerData(b: Broker, conn: number, chunk: Bytes): void {
+  const c = b.conns[conn];
+  if (c.state === ConnState.FREE) return;
+  const p = b.packet;
+  frameFeed(c.reader, chunk);
+  for (;;) {
+    const framed = frameNext(c.reader);
+    if (framed === Status.NEED_MORE) return;
+    if (framed !== Status.PACKET) {
+      closeConnection(b, conn, "malformed packet (" + STATUS_REASONS[framed] + ")", true); // MQTT-4.8.0-1
+      return;
+    }
+    c.lastPacketAt = b.clock.now(); // MQTT-3.1.2-24: any complete packet
+    const type = c.reader.type;
+    const st = decodePacket(type, c.reader.flags, c.reader.body, p);
+    if (c.state === ConnState.NEW) {
+      if (type !== PacketType.CONNECT) {
+        closeConnection(b, conn, "first packet was " + PACKET_NAMES[type] + ", not CONNECT", false); // MQTT-3.1.0-1
+        return;
+      }
+      if (st === Status.UNSUPPORTED_PROTOCOL_LEVEL) {
+        b.transport.write(conn, encodeConnack(false, ConnackCode.BAD_PROTOCOL_VERSION)); // MQTT-3.1.2-2
+        closeConnection(b, conn, "unsupported protocol level " + p.protocolLevel, false);
+        return;
+      }
+      if (st !== Status.OK) {
+        closeConnection(b, conn, "malformed CONNECT (" + STATUS_REASONS[st] + ")", false); // MQTT-3.1.4-1
+        return;
+      }
+      handleConnect(b, conn, p, closeConnection);
+    } else {
+      if (st !== Status.OK) {
+        closeConnection(b, conn, "malformed " + PACKET_NAMES[type] + " (" + STATUS_REASONS[st] + ")", true);
+        return;
+      }
+      dispatch(b, conn, type);
+    }
+    if (c.state === ConnState.FREE) return;
+  }
+}
+
+function dispatch(b: Broker, conn: number, type: number): void {
+  const c = b.conns[conn];
+  const p = b.packet;
+  const s = b.sessions[c.session];
+  switch (type) {
+    case PacketType.PUBLISH: {
+      const result = handlePublish(b, c, conn, p);
+      if (result === PublishResult.TOPIC_TOO_LONG) {
+        closeConnection(b, conn, "topic longer than " + b.limits.maxTopicLength + " bytes", true);
+      } else if (result === PublishResult.RETAIN_UNAVAILABLE) {
+        closeConnection(b, conn, "retained message while retain_available is false", true);
+      } else if (result === PublishResult.TOO_MANY_QOS2) {
+        closeConnection(b, conn, "more than " + b.limits.maxInboundQos2 + " QoS 2 messages awaiting PUBREL", true);
+      }
+      return;
+    }
+    case PacketType.PUBACK:
+      return handlePuback(b, s, p.packetId);
+    case PacketType.PUBREC:
+      return handlePubrec(b, s, p.packetId);
+    case PacketType.PUBREL:
+      return handlePubrel(b, s, conn, p.packetId);
+    case PacketType.PUBCOMP:
+      return handlePubcomp(b, s, p.packetId);
+    case PacketType.SUBSCRIBE:
+      return handleSubscribe(b, c, conn, p);
+    case PacketType.UNSUBSCRIBE:
+      return handleUnsubscribe(b, c, conn, p);
+    case PacketType.PINGREQ:
+      b.transport.write(conn, encodeEmpty(PacketType.PINGRESP)); // MQTT-3.12.4-1
+      return;
+    case PacketType.DISCONNECT:
+      c.hasWill = false; // MQTT-3.14.4-3
+      closeConnection(b, conn, "client sent DISCONNECT", false);
+      return;
+    case PacketType.CONNECT:
+      closeConnection(b, conn, "second CONNECT", true); // MQTT-3.1.0-2
+      return;
+    default:
+      closeConnection(b, conn, "client sent " + PACKET_NAMES[type] + ", which only a server sends", true); // SRV-FH-3
+  }
+}
+
+/** Deadlines: CONNECT timeout (SRV-IMPL-12) and keep alive × 1.5 (MQTT-3.1.2-24). Call at least once a second. */
+export function brokerTick(b: Broker): void {
+  const now = b.clock.now();
+  for (let i = 0; i < b.conns.length; i++) {
+    const c = b.conns[i];
+    if (c.state === ConnState.NEW) {
+      if (now - c.openedAt > b.limits.connectTimeoutMs) {
+        closeConnection(b, i, "no CONNECT within " + Math.floor(b.limits.connectTimeoutMs / 1000) + " s", false);
+      }
+    } else if (c.state === ConnState.CONNECTED && c.keepAliveMs > 0) {
+      if (now - c.lastPacketAt > c.keepAliveMs * 1.5) {
+        closeConnection(b, i, "keep alive of " + Math.floor(c.keepAliveMs / 1000) + " s exceeded", true);
+      }
+    }
+  }
+}
+
+/** Closes every connection (no wills: the broker, not the clients, is going away). */
+export function brokerShutdown(b: Broker): void {
+  for (let i = 0; i < b.conns.length; i++) {
+    if (b.conns[i].state !== ConnState.FREE) {
+      b.conns[i].hasWill = false;
+      closeConnection(b, i, "broker shutting down", false);
+    }
+  }
+}
+
+/** Publishes a message from the broker itself ($SYS, bridges), as if a client had. */
+export function brokerPublish(b: Broker, topic: string, payload: Bytes, qos: number, retain: boolean): void {
+  publishMessage(b, topic, utf8Encode(topic), payload, qos, retain);
+}
+
+export function brokerStats(b: Broker): BrokerStats {
+  return b.stats;
+}
+

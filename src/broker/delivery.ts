@@ -1,0 +1,200 @@
+import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
+import { PacketType } from "../codec/constants";
+import { encodeAck, encodePublish } from "../codec/encode";
+import { LogLevel } from "../platform";
+import { Broker, FlowState, Message, Session } from "./state";
+
+/**
+ * Outbound message flows to one session (§4.3, §4.4, §4.6): a bounded in-flight window
+ * (SRV-OPS-11) in send order, and a bounded FIFO behind it that also holds messages while
+ * a CleanSession = 0 client is offline (MQTT-3.1.2-5).
+ */
+
+/** Placeholder kept in free queue and flight slots so no reference outlives its use. */
+export const NO_MESSAGE: Message = { topic: "", topicBytes: EMPTY_BYTES, payload: EMPTY_BYTES, qos: 0 };
+
+export function sendBytes(b: Broker, conn: number, data: Bytes): void {
+  b.transport.write(conn, data);
+}
+
+/**
+ * Sends a QoS 0 PUBLISH unless the connection is not reading: past maxPendingBytes of
+ * unsent data, QoS 0 messages to it are dropped (counted, logged once per episode).
+ */
+export function sendQos0(b: Broker, conn: number, data: Bytes): void {
+  if (b.transport.pending(conn) > b.limits.maxPendingBytes) {
+    const c = b.conns[conn];
+    if (c.droppedQos0 === 0) {
+      b.log.log(LogLevel.WARNING, "Client " + clientIdOf(b, conn) + " is not reading: dropping QoS 0 messages until it catches up.");
+    }
+    c.droppedQos0++;
+    b.stats.messagesDropped++;
+    return;
+  }
+  b.conns[conn].droppedQos0 = 0;
+  b.transport.write(conn, data);
+  b.stats.messagesSent++;
+}
+
+export function clientIdOf(b: Broker, conn: number): string {
+  const session = b.conns[conn].session;
+  return session >= 0 ? b.sessions[session].clientId : "<unknown>";
+}
+
+function packetIdInUse(s: Session, id: number): boolean {
+  for (let i = 0; i < s.flightCount; i++) if (s.flights[i].packetId === id) return true;
+  return false;
+}
+
+/** A packet id not used by any outbound flow of this session (MQTT-2.3.1-4). */
+function nextPacketId(s: Session): number {
+  for (;;) {
+    const id = s.nextPacketId;
+    s.nextPacketId = id === 65535 ? 1 : id + 1;
+    if (!packetIdInUse(s, id)) return id;
+  }
+}
+
+function startFlight(b: Broker, s: Session, m: Message, qos: number, retain: boolean): void {
+  const id = nextPacketId(s);
+  let f = s.flights[s.flightCount];
+  if (f === undefined) {
+    f = { packetId: 0, state: 0, qos: 0, retain: false, message: NO_MESSAGE };
+    s.flights[s.flightCount] = f;
+  }
+  f.packetId = id;
+  f.state = FlowState.AWAIT_ACK;
+  f.qos = qos;
+  f.retain = retain;
+  f.message = m;
+  s.flightCount++;
+  b.transport.write(s.conn, encodePublish(m.topicBytes, m.payload, qos, false, retain, id));
+  b.stats.messagesSent++;
+}
+
+function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean): void {
+  const capacity = b.limits.maxQueued;
+  if (capacity <= 0) {
+    dropped(b, s, m);
+    return;
+  }
+  if (s.queueCount === capacity) {
+    // Full: the oldest message makes room (SRV-IMPL-10).
+    dropped(b, s, s.queue[s.queueHead]);
+    s.queue[s.queueHead] = NO_MESSAGE;
+    s.queueHead = (s.queueHead + 1) % capacity;
+    s.queueCount--;
+  }
+  const at = (s.queueHead + s.queueCount) % capacity;
+  s.queue[at] = m;
+  s.queueQos[at] = qos;
+  s.queueRetain[at] = retain;
+  s.queueCount++;
+}
+
+function dropped(b: Broker, s: Session, m: Message): void {
+  if (s.queueDropped === 0) {
+    b.log.log(LogLevel.WARNING, "Outgoing queue of client " + s.clientId + " is full (" + b.limits.maxQueued + " messages): dropping the oldest, first on " + m.topic + ".");
+  }
+  s.queueDropped++;
+  b.stats.messagesDropped++;
+}
+
+/** Delivers a QoS 1/2 message (qos already capped by the subscription) to a session. */
+export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number, retain: boolean): void {
+  const s = b.sessions[sessionSlot];
+  if (qos === 0) {
+    if (s.conn >= 0) sendQos0(b, s.conn, encodePublish(m.topicBytes, m.payload, 0, false, retain, 0));
+    return; // SRV-IMPL-7: QoS 0 is not queued for offline sessions
+  }
+  if (s.conn >= 0 && s.queueCount === 0 && s.flightCount < b.limits.maxInflight) {
+    startFlight(b, s, m, qos, retain);
+  } else {
+    enqueue(b, s, m, qos, retain);
+  }
+}
+
+/** Moves queued messages into the in-flight window while there is room (SRV-OPS-8). */
+export function pumpQueue(b: Broker, s: Session): void {
+  const capacity = b.limits.maxQueued;
+  while (s.conn >= 0 && s.queueCount > 0 && s.flightCount < b.limits.maxInflight) {
+    const at = s.queueHead;
+    const m = s.queue[at];
+    s.queue[at] = NO_MESSAGE;
+    s.queueHead = (at + 1) % capacity;
+    s.queueCount--;
+    startFlight(b, s, m, s.queueQos[at], s.queueRetain[at]);
+  }
+  if (s.queueCount === 0) s.queueDropped = 0;
+}
+
+/** Resends unacknowledged flows in their original order with their original ids (MQTT-4.4.0-1, MQTT-4.6.0-1). */
+export function resendFlights(b: Broker, s: Session): void {
+  for (let i = 0; i < s.flightCount; i++) {
+    const f = s.flights[i];
+    if (f.state === FlowState.AWAIT_ACK) {
+      b.transport.write(s.conn, encodePublish(f.message.topicBytes, f.message.payload, f.qos, true, f.retain, f.packetId)); // MQTT-3.3.1-1
+    } else {
+      b.transport.write(s.conn, encodeAck(PacketType.PUBREL, f.packetId));
+    }
+  }
+}
+
+function findFlight(s: Session, id: number): number {
+  for (let i = 0; i < s.flightCount; i++) if (s.flights[i].packetId === id) return i;
+  return -1;
+}
+
+function removeFlight(s: Session, index: number): void {
+  const f = s.flights[index];
+  for (let i = index; i < s.flightCount - 1; i++) s.flights[i] = s.flights[i + 1];
+  s.flightCount--;
+  f.message = NO_MESSAGE;
+  s.flights[s.flightCount] = f;
+}
+
+/** Clears every outbound flow and queued message (a clean session ends or is replaced). */
+export function clearFlows(s: Session): void {
+  for (let i = 0; i < s.flightCount; i++) s.flights[i].message = NO_MESSAGE;
+  s.flightCount = 0;
+  for (let i = 0; i < s.queue.length; i++) s.queue[i] = NO_MESSAGE;
+  s.queueHead = 0;
+  s.queueCount = 0;
+  s.queueDropped = 0;
+  s.inboundCount = 0;
+}
+
+/** PUBACK ends a QoS 1 flow (SRV-PUB-8); unknown ids are ignored (SRV-ENC-13). */
+export function handlePuback(b: Broker, s: Session, id: number): void {
+  const i = findFlight(s, id);
+  if (i < 0 || s.flights[i].qos !== 1) {
+    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBACK for unknown packet id " + id + ".");
+    return;
+  }
+  removeFlight(s, i);
+  pumpQueue(b, s);
+}
+
+/** PUBREC moves a QoS 2 flow to the PUBREL stage (MQTT-4.3.3-1, SRV-PUB-9). */
+export function handlePubrec(b: Broker, s: Session, id: number): void {
+  const i = findFlight(s, id);
+  if (i < 0 || s.flights[i].qos !== 2) {
+    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBREC for unknown packet id " + id + ".");
+    return;
+  }
+  const f = s.flights[i];
+  f.state = FlowState.AWAIT_PUBCOMP;
+  f.message = NO_MESSAGE;
+  b.transport.write(s.conn, encodeAck(PacketType.PUBREL, id));
+}
+
+/** PUBCOMP ends a QoS 2 flow (SRV-PUB-11). */
+export function handlePubcomp(b: Broker, s: Session, id: number): void {
+  const i = findFlight(s, id);
+  if (i < 0 || s.flights[i].state !== FlowState.AWAIT_PUBCOMP) {
+    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBCOMP for unknown packet id " + id + ".");
+    return;
+  }
+  removeFlight(s, i);
+  pumpQueue(b, s);
+}

@@ -1,0 +1,49 @@
+import { bytesLength } from "../bytes/bytes";
+import { LogLevel } from "../platform";
+import { Broker, Message } from "./state";
+
+/** The retained store: one message per topic name (MQTT-3.3.1-5), bounded in count and bytes. */
+
+function messageBytes(m: Message): number {
+  return bytesLength(m.topicBytes) + bytesLength(m.payload);
+}
+
+export function retainedRemove(b: Broker, topic: string): void {
+  const key = "t" + topic;
+  const slot = b.retainedIndex[key];
+  if (slot === undefined) return;
+  b.retainedBytes -= messageBytes(b.retained[slot]);
+  delete b.retainedIndex[key];
+  const last = b.retainedCount - 1;
+  if (slot !== last) {
+    const moved = b.retained[last];
+    b.retained[slot] = moved;
+    b.retainedIndex["t" + moved.topic] = slot;
+  }
+  b.retained.pop();
+  b.retainedCount = last;
+  b.stats.retained = b.retainedCount;
+  b.stats.retainedBytes = b.retainedBytes;
+}
+
+/**
+ * Stores m as the retained message of its topic, replacing the previous one. A zero-length
+ * payload only deletes (MQTT-3.3.1-10, MQTT-3.3.1-11). When the store is full the message
+ * is not retained (it is still delivered; SRV-IMPL-9) and false is returned.
+ */
+export function retainedStore(b: Broker, m: Message): boolean {
+  retainedRemove(b, m.topic);
+  if (bytesLength(m.payload) === 0) return true;
+  const size = messageBytes(m);
+  if (b.retainedCount >= b.limits.maxRetained || b.retainedBytes + size > b.limits.maxRetainedBytes) {
+    b.log.log(LogLevel.WARNING, "Retained store full (" + b.retainedCount + " messages, " + b.retainedBytes + " bytes): not retaining message on " + m.topic + ".");
+    return false;
+  }
+  b.retained[b.retainedCount] = m;
+  b.retainedIndex["t" + m.topic] = b.retainedCount;
+  b.retainedCount++;
+  b.retainedBytes += size;
+  b.stats.retained = b.retainedCount;
+  b.stats.retainedBytes = b.retainedBytes;
+  return true;
+}

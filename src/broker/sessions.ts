@@ -1,0 +1,40 @@
+import { clearFlows } from "./delivery";
+import { Broker } from "./state";
+import { subscriptionRemoveAll } from "./subscriptions";
+
+/** Session slot of a client id, or -1. */
+export function sessionFind(b: Broker, clientId: string): number {
+  const slot = b.sessionIndex["c" + clientId];
+  return slot === undefined ? -1 : slot;
+}
+
+/** Takes a free session slot for clientId, or -1 when the table is full. */
+export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean): number {
+  for (let i = 0; i < b.sessions.length; i++) {
+    const s = b.sessions[i];
+    if (s.used) continue;
+    s.used = true;
+    s.clientId = clientId;
+    s.cleanSession = cleanSession;
+    s.conn = -1;
+    s.nextPacketId = 1;
+    s.matchQos = -1;
+    b.sessionIndex["c" + clientId] = i;
+    b.stats.sessions++;
+    return i;
+  }
+  return -1;
+}
+
+/** Ends a session and everything in it (MQTT-3.1.2-6); retained messages stay (MQTT-3.1.2-7). */
+export function sessionDiscard(b: Broker, slot: number): void {
+  const s = b.sessions[slot];
+  if (!s.used) return;
+  subscriptionRemoveAll(b, slot);
+  clearFlows(s);
+  delete b.sessionIndex["c" + s.clientId];
+  s.used = false;
+  s.clientId = "";
+  s.conn = -1;
+  b.stats.sessions--;
+}

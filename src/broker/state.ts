@@ -1,0 +1,207 @@
+import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
+import { FrameReader, newFrameReader } from "../codec/frameReader";
+import { Packet, newPacket } from "../codec/packet";
+import { Limits } from "../limits";
+import { Clock, Log, Transport } from "../platform";
+
+/** An application message kept by the broker (queued, in flight or retained). */
+export interface Message {
+  topic: string;
+  topicBytes: Bytes;
+  payload: Bytes;
+  qos: number;
+}
+
+export const enum ConnState {
+  FREE = 0,
+  /** Accepted, waiting for CONNECT (SRV-IMPL-12). */
+  NEW = 1,
+  CONNECTED = 2,
+}
+
+export interface Conn {
+  state: number;
+  peer: string;
+  reader: FrameReader;
+  /** Session slot, -1 until CONNECT is accepted. */
+  session: number;
+  protocolLevel: number;
+  keepAliveMs: number;
+  openedAt: number;
+  lastPacketAt: number;
+  hasWill: boolean;
+  willTopic: string;
+  willTopicBytes: Bytes;
+  willPayload: Bytes;
+  willQos: number;
+  willRetain: boolean;
+  /** QoS 0 messages dropped because the connection was not reading (slow consumer). */
+  droppedQos0: number;
+}
+
+export const enum FlowState {
+  /** PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2). */
+  AWAIT_ACK = 1,
+  /** PUBREL sent, waiting for PUBCOMP. */
+  AWAIT_PUBCOMP = 2,
+}
+
+/** An outbound QoS 1/2 message in the in-flight window. */
+export interface Flight {
+  packetId: number;
+  state: number;
+  qos: number;
+  retain: boolean;
+  message: Message;
+}
+
+/**
+ * Session state (SRV-OPS-4). In-flight, queued and inbound-QoS-2 lists are arrays with
+ * explicit counts; they grow on demand up to the limits, never past them.
+ */
+export interface Session {
+  used: boolean;
+  clientId: string;
+  cleanSession: boolean;
+  /** Connection slot, -1 while offline. */
+  conn: number;
+  nextPacketId: number;
+  flights: Flight[];
+  flightCount: number;
+  /** Ring buffer of messages waiting for the in-flight window or for the client to return. */
+  queue: Message[];
+  queueQos: number[];
+  queueRetain: boolean[];
+  queueHead: number;
+  queueCount: number;
+  queueDropped: number;
+  /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL. */
+  inboundIds: number[];
+  inboundCount: number;
+  subscriptionCount: number;
+  /** Scratch for routing: highest granted QoS among matching subscriptions, -1 if none. */
+  matchQos: number;
+}
+
+export interface BrokerStats {
+  connections: number;
+  sessions: number;
+  subscriptions: number;
+  retained: number;
+  retainedBytes: number;
+  messagesReceived: number;
+  messagesSent: number;
+  messagesDropped: number;
+}
+
+export interface Broker {
+  limits: Limits;
+  transport: Transport;
+  clock: Clock;
+  log: Log;
+  conns: Conn[];
+  sessions: Session[];
+  /** clientId → session slot, keys prefixed with "c" so no client id can clash with Object members. */
+  sessionIndex: { [key: string]: number };
+  /** Subscription table (struct of arrays); slot i is used when subSession[i] >= 0. */
+  subSession: number[];
+  subFilter: string[];
+  subQos: number[];
+  /** One past the highest slot ever used: scans stop here. */
+  subTop: number;
+  subFree: number[];
+  subFreeCount: number;
+  retained: Message[];
+  retainedCount: number;
+  /** topic → retained slot, keys prefixed with "t". */
+  retainedIndex: { [key: string]: number };
+  retainedBytes: number;
+  /** Sessions that matched the message being routed (scratch). */
+  matched: number[];
+  packet: Packet;
+  codes: number[];
+  autoIdCounter: number;
+  stats: BrokerStats;
+}
+
+export function newConn(maxPacketSize: number): Conn {
+  return {
+    state: ConnState.FREE,
+    peer: "",
+    reader: newFrameReader(maxPacketSize),
+    session: -1,
+    protocolLevel: 0,
+    keepAliveMs: 0,
+    openedAt: 0,
+    lastPacketAt: 0,
+    hasWill: false,
+    willTopic: "",
+    willTopicBytes: EMPTY_BYTES,
+    willPayload: EMPTY_BYTES,
+    willQos: 0,
+    willRetain: false,
+    droppedQos0: 0,
+  };
+}
+
+export function newSession(): Session {
+  return {
+    used: false,
+    clientId: "",
+    cleanSession: true,
+    conn: -1,
+    nextPacketId: 1,
+    flights: [],
+    flightCount: 0,
+    queue: [],
+    queueQos: [],
+    queueRetain: [],
+    queueHead: 0,
+    queueCount: 0,
+    queueDropped: 0,
+    inboundIds: [],
+    inboundCount: 0,
+    subscriptionCount: 0,
+    matchQos: -1,
+  };
+}
+
+export function newBrokerState(limits: Limits, transport: Transport, clock: Clock, log: Log): Broker {
+  const conns: Conn[] = [];
+  for (let i = 0; i < limits.maxConnections; i++) conns.push(newConn(limits.maxPacketSize));
+  const sessions: Session[] = [];
+  for (let i = 0; i < limits.maxSessions; i++) sessions.push(newSession());
+  return {
+    limits: limits,
+    transport: transport,
+    clock: clock,
+    log: log,
+    conns: conns,
+    sessions: sessions,
+    sessionIndex: {},
+    subSession: [],
+    subFilter: [],
+    subQos: [],
+    subTop: 0,
+    subFree: [],
+    subFreeCount: 0,
+    retained: [],
+    retainedCount: 0,
+    retainedIndex: {},
+    retainedBytes: 0,
+    matched: [],
+    packet: newPacket(),
+    codes: [],
+    autoIdCounter: 0,
+    stats: {
+      connections: 0,
+      sessions: 0,
+      subscriptions: 0,
+      retained: 0,
+      retainedBytes: 0,
+      messagesReceived: 0,
+      messagesSent: 0,
+      messagesDropped: 0,
+    },
+  };
+}

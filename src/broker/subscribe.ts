@@ -1,0 +1,62 @@
+import { PacketType, SUBACK_FAILURE } from "../codec/constants";
+import { encodeAck, encodeSuback } from "../codec/encode";
+import { Packet } from "../codec/packet";
+import { LogLevel } from "../platform";
+import { isValidFilter, topicMatches } from "../topics/topic";
+import { utf8Length } from "../bytes/bytes";
+import { deliver } from "./delivery";
+import { Broker, Conn, Session } from "./state";
+import { SubResult, subscriptionAdd, subscriptionRemove } from "./subscriptions";
+
+/** Highest QoS the broker grants (SRV-IMPL-17). */
+const MAX_GRANTED_QOS = 2;
+
+/**
+ * SUBSCRIBE (§3.8): each filter in order as if alone (MQTT-3.8.4-4), one SUBACK with a code
+ * per filter (MQTT-3.8.4-5), then the retained messages of each new or replaced
+ * subscription with RETAIN = 1 (MQTT-3.3.1-6, MQTT-3.3.1-8, MQTT-3.8.4-3).
+ */
+export function handleSubscribe(b: Broker, c: Conn, conn: number, p: Packet): void {
+  const s = b.sessions[c.session];
+  const codes = b.codes;
+  for (let i = 0; i < p.count; i++) {
+    const filter = p.filters[i];
+    let requested = p.qosList[i];
+    if (requested > MAX_GRANTED_QOS) requested = MAX_GRANTED_QOS;
+    if (!isValidFilter(filter) || utf8Length(filter) > b.limits.maxTopicLength) {
+      b.log.log(LogLevel.NOTICE, "Client " + s.clientId + " subscribed to invalid filter '" + filter + "': refused (0x80).");
+      codes[i] = SUBACK_FAILURE; // SRV-SUB-1
+      continue;
+    }
+    const result = subscriptionAdd(b, c.session, filter, requested);
+    if (result === SubResult.CLIENT_LIMIT || result === SubResult.TABLE_FULL) {
+      b.log.log(
+        LogLevel.WARNING,
+        "Client " + s.clientId + " subscription to '" + filter + "' refused (0x80): " +
+          (result === SubResult.CLIENT_LIMIT ? "the client has " + b.limits.maxSubscriptionsPerClient + " subscriptions" : "subscription table full (" + b.limits.maxSubscriptions + ")") + ".",
+      );
+      codes[i] = SUBACK_FAILURE; // SRV-SUB-2
+      continue;
+    }
+    codes[i] = requested;
+  }
+  b.transport.write(conn, encodeSuback(p.packetId, codes, p.count));
+  for (let i = 0; i < p.count; i++) {
+    if (codes[i] !== SUBACK_FAILURE) sendRetained(b, c.session, s, p.filters[i], codes[i]);
+  }
+}
+
+/** Sends every retained message matching filter at min(stored QoS, granted) (SRV-PUB-4). */
+function sendRetained(b: Broker, sessionSlot: number, s: Session, filter: string, granted: number): void {
+  for (let i = 0; i < b.retainedCount; i++) {
+    const m = b.retained[i];
+    if (!topicMatches(filter, m.topic)) continue;
+    deliver(b, sessionSlot, m, m.qos < granted ? m.qos : granted, true);
+  }
+}
+
+/** UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, -5). */
+export function handleUnsubscribe(b: Broker, c: Conn, conn: number, p: Packet): void {
+  for (let i = 0; i < p.count; i++) subscriptionRemove(b, c.session, p.filters[i]);
+  b.transport.write(conn, encodeAck(PacketType.UNSUBACK, p.packetId));
+}

@@ -1,0 +1,48 @@
+import { Log } from "../../src/platform";
+
+/** What to log and where; built by config.ts from log_type / log_dest / --verbose. */
+export interface LogOptions {
+  /** Indexed by LogLevel: true = lines of that level are written. */
+  levels: boolean[];
+  stdout: boolean;
+  stderr: boolean;
+  /** connection_messages: log clients connecting and disconnecting. */
+  connectionMessages: boolean;
+}
+
+/** mosquitto's log_type names, indexed by LogLevel. */
+export const LEVEL_NAMES = ["error", "warning", "notice", "information", "debug"];
+
+/** mosquitto's default log_type set: everything but debug. */
+export function defaultLogOptions(): LogOptions {
+  return { levels: [true, true, true, true, false], stdout: false, stderr: true, connectionMessages: true };
+}
+
+/**
+ * Messages the broker logs about a client arriving or leaving, in mosquitto's wording;
+ * connection_messages false hides them whatever their level.
+ */
+const CONNECTION_MESSAGE = /^(New connection from |New client connected from |Client .* (disconnected|closed its connection))/;
+
+export interface Output {
+  write(line: string): unknown;
+}
+
+/**
+ * A Log writing mosquitto-style lines, "<unix seconds>: <message>". `out` and `err` default to
+ * the process streams (both are synchronous for files and pipes on Linux, so lines are not
+ * lost at exit).
+ */
+export function createLogger(options: LogOptions, out?: Output, err?: Output): Log {
+  const stdout = out ?? process.stdout;
+  const stderr = err ?? process.stderr;
+  return {
+    log(level: number, message: string): void {
+      if (!options.levels[level]) return;
+      if (!options.connectionMessages && CONNECTION_MESSAGE.test(message)) return;
+      const line = Math.floor(Date.now() / 1000) + ": " + message + "\n";
+      if (options.stderr) stderr.write(line);
+      if (options.stdout) stdout.write(line);
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * Broker launchers for the end-to-end suite. Every test file runs its cases once per selected
+ * target, so the same suite can later drive the Espruino bundle (under a simulator) or a Lua
+ * build: a target only has to start a broker listening on 127.0.0.1 and say on which port.
+ *
+ * Select targets with MIDGE_TARGETS (comma separated, default "node"). "mosquitto" is the
+ * Debian mosquitto broker, a reference for checking the suite's own hand-written bytes; it
+ * differs from Midge where the spec leaves a choice (it closes on an invalid SUBSCRIBE filter
+ * instead of answering 0x80, has no CONNECT timeout setting, no board profiles), so expect
+ * those tests to fail against it.
+ */
+import { spawn, ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface StartOptions {
+  /** mosquitto.conf lines (listener, max_connections, max_packet_size, ...); written to a config file. */
+  configLines?: string[];
+  /** Board name or path to a JSON board profile ({ "board": ..., "limits": { ... } }). */
+  board?: string;
+  /** Pass --verbose (default true: the suite checks that the log says why a client was dropped). */
+  verbose?: boolean;
+}
+
+export interface BrokerHandle {
+  port: number;
+  /** Everything the broker wrote so far (stderr and stdout, in arrival order). */
+  logs(): string;
+  /** True while the broker process runs. */
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface TargetFeatures {
+  /** Accepts board profiles (needed for session/subscription limits and the CONNECT timeout). */
+  board: boolean;
+}
+
+export interface Target {
+  name: string;
+  features: TargetFeatures;
+  start(opts?: StartOptions): Promise<BrokerHandle>;
+}
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL("../../", import.meta.url)));
+
+const START_TIMEOUT_MS = 8000;
+const STOP_GRACE_MS = 2000;
+const PORT_LINE = /listen socket on port (\d+)/;
+
+/** Every child this process spawned and has not seen exit; killed on exit as a last resort. */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Registers a spawned child so it is SIGKILLed if the test process exits first. */
+export function trackChild(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once("exit", () => liveChildren.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const c of liveChildren) {
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+}
+
+/** A temp dir removed when the test process exits. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.once("exit", () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  });
+  return dir;
+}
+
+/**
+ * Spawns `command args`, collects its output, waits for the "listen socket on port N" line and
+ * returns a handle; rejects (after killing the child) if the line does not come in time.
+ */
+function launch(command: string, args: string[], cwd: string, cleanup: () => void): Promise<BrokerHandle> {
+  const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  trackChild(child);
+  let output = "";
+  let exited = false;
+  const exitPromise = new Promise<void>((res) => {
+    child.once("exit", () => {
+      exited = true;
+      res();
+    });
+  });
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => {
+        if (!exited) child.kill("SIGKILL");
+      }, STOP_GRACE_MS);
+      await exitPromise;
+      clearTimeout(timer);
+    }
+    cleanup();
+  };
+  return new Promise<BrokerHandle>((resolvePromise, reject) => {
+    let settled = false;
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString("utf8");
+      if (settled) return;
+      const m = PORT_LINE.exec(output);
+      if (m) {
+        settled = true;
+        clearTimeout(timer);
+        resolvePromise({
+          port: Number(m[1]),
+          logs: () => output,
+          alive: () => !exited,
+          stop,
+        });
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    const fail = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void stop().then(() => reject(new Error(`${why}\n--- broker output ---\n${output}`)));
+    };
+    const timer = setTimeout(() => fail(`broker did not report its port within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+    child.once("exit", (code, signal) => fail(`broker exited before listening (code ${code}, signal ${signal})`));
+    child.once("error", (e) => fail(`cannot spawn ${command}: ${e.message}`));
+  });
+}
+
+/** The Node CLI: node bin/midge.js --port 0 [--config FILE] [--verbose]. */
+export const nodeTarget: Target = {
+  name: "node",
+  features: { board: true },
+  start(opts: StartOptions = {}): Promise<BrokerHandle> {
+    const bin = join(REPO_ROOT, "bin", "midge.js");
+    if (!existsSync(bin)) return Promise.reject(new Error(`${bin} does not exist (run node build.mjs --node)`));
+    const args = [bin, "--port", "0"];
+    let dir = "";
+    const lines = (opts.configLines ?? []).slice();
+    if (opts.board !== undefined) lines.push(`board ${opts.board}`);
+    if (lines.length > 0) {
+      dir = makeTempDir("midge-e2e-conf-");
+      const file = join(dir, "midge.conf");
+      writeFileSync(file, lines.join("\n") + "\n");
+      args.push("--config", file);
+    }
+    if (opts.verbose !== false) args.push("--verbose");
+    return launch(process.execPath, args, REPO_ROOT, () => {
+      if (dir !== "") rmSync(dir, { recursive: true, force: true });
+    });
+  },
+};
+
+/** A free TCP port on 127.0.0.1 (for brokers that cannot listen on port 0). */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Reference broker: Debian's mosquitto 2.x. Options that mosquitto lacks (board) are refused. */
+export const mosquittoTarget: Target = {
+  name: "mosquitto",
+  features: { board: false },
+  async start(opts: StartOptions = {}): Promise<BrokerHandle> {
+    if (opts.board !== undefined) throw new Error("mosquitto target: board profiles are not supported");
+    const port = await freePort();
+    const dir = makeTempDir("midge-e2e-mosq-");
+    const file = join(dir, "mosquitto.conf");
+    const lines = [`listener ${port} 127.0.0.1`, "allow_anonymous true", "log_dest stderr"];
+    if (opts.verbose !== false) lines.push("log_type all");
+    lines.push(...(opts.configLines ?? []));
+    writeFileSync(file, lines.join("\n") + "\n");
+    const bin = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+    return launch(bin, ["-c", file], dir, () => rmSync(dir, { recursive: true, force: true }));
+  },
+};
+
+export const allTargets: Target[] = [nodeTarget, mosquittoTarget];
+
+/** Targets named in MIDGE_TARGETS (default "node"); an unknown name is an error, not a silent skip. */
+export function selectedTargets(): Target[] {
+  const names = (process.env.MIDGE_TARGETS ?? "node")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  return names.map((n) => {
+    const t = allTargets.find((x) => x.name === n);
+    if (!t) throw new Error(`MIDGE_TARGETS: unknown target '${n}' (known: ${allTargets.map((x) => x.name).join(", ")})`);
+    return t;
+  });
+}
