@@ -68,6 +68,7 @@ function startFlight(b: Broker, s: Session, m: Message, qos: number, retain: boo
   f.retain = retain;
   f.message = m;
   s.flightCount++;
+  b.changes++;
   b.transport.write(s.conn, encodePublish(m.topicBytes, m.payload, qos, false, retain, id));
   b.stats.messagesSent++;
 }
@@ -90,6 +91,7 @@ function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean
   s.queueQos[at] = qos;
   s.queueRetain[at] = retain;
   s.queueCount++;
+  b.changes++;
 }
 
 function dropped(b: Broker, s: Session, m: Message): void {
@@ -172,6 +174,7 @@ export function handlePuback(b: Broker, s: Session, id: number): void {
     return;
   }
   removeFlight(s, i);
+  b.changes++;
   pumpQueue(b, s);
 }
 
@@ -184,6 +187,7 @@ export function handlePubrec(b: Broker, s: Session, id: number): void {
   }
   const f = s.flights[i];
   f.state = FlowState.AWAIT_PUBCOMP;
+  b.changes++;
   f.message = NO_MESSAGE;
   b.transport.write(s.conn, encodeAck(PacketType.PUBREL, id));
 }
@@ -196,5 +200,6 @@ export function handlePubcomp(b: Broker, s: Session, id: number): void {
     return;
   }
   removeFlight(s, i);
+  b.changes++;
   pumpQueue(b, s);
 }

@@ -98,6 +98,7 @@ export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): Publ
   } else if (p.qos === 2) {
     s.inboundIds[s.inboundCount] = p.packetId;
     s.inboundCount++;
+    b.changes++;
     b.transport.write(conn, encodeAck(PacketType.PUBREC, p.packetId));
   }
   return PublishResult.ACCEPTED;
@@ -124,6 +125,7 @@ export function handlePubrel(b: Broker, s: Session, conn: number, id: number): v
   if (i >= 0) {
     s.inboundCount--;
     s.inboundIds[i] = s.inboundIds[s.inboundCount];
+    b.changes++;
   }
   b.transport.write(conn, encodeAck(PacketType.PUBCOMP, id));
 }

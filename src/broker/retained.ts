@@ -22,6 +22,7 @@ export function retainedRemove(b: Broker, topic: string): void {
   }
   b.retained.pop();
   b.retainedCount = last;
+  b.changes++;
   b.stats.retained = b.retainedCount;
   b.stats.retainedBytes = b.retainedBytes;
 }
@@ -42,6 +43,7 @@ export function retainedStore(b: Broker, m: Message): boolean {
   b.retained[b.retainedCount] = m;
   b.retainedIndex["t" + m.topic] = b.retainedCount;
   b.retainedCount++;
+  b.changes++;
   b.retainedBytes += size;
   b.stats.retained = b.retainedCount;
   b.stats.retainedBytes = b.retainedBytes;

@@ -21,6 +21,7 @@ export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean
     s.matchQos = -1;
     b.sessionIndex["c" + clientId] = i;
     b.stats.sessions++;
+    b.changes++;
     return i;
   }
   return -1;
@@ -37,4 +38,5 @@ export function sessionDiscard(b: Broker, slot: number): void {
   s.clientId = "";
   s.conn = -1;
   b.stats.sessions--;
+  b.changes++;
 }

@@ -121,6 +121,11 @@ export interface Broker {
   packet: Packet;
   codes: number[];
   autoIdCounter: number;
+  /**
+   * Bumped on every change to state worth persisting (retained messages, sessions,
+   * subscriptions, queued and in-flight messages), so a store can save only when dirty.
+   */
+  changes: number;
   stats: BrokerStats;
 }
 
@@ -193,6 +198,7 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     packet: newPacket(),
     codes: [],
     autoIdCounter: 0,
+    changes: 0,
     stats: {
       connections: 0,
       sessions: 0,

@@ -25,6 +25,7 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
   const existing = findSubscription(b, session, filter);
   if (existing >= 0) {
     b.subQos[existing] = qos;
+    b.changes++;
     return SubResult.REPLACED;
   }
   const s = b.sessions[session];
@@ -43,6 +44,7 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
   b.subFilter[slot] = filter;
   b.subQos[slot] = qos;
   s.subscriptionCount++;
+  b.changes++;
   b.stats.subscriptions++;
   return SubResult.ADDED;
 }
@@ -55,6 +57,7 @@ function freeSlot(b: Broker, slot: number): void {
   b.subQos[slot] = 0;
   b.subFree[b.subFreeCount] = slot;
   b.subFreeCount++;
+  b.changes++;
 }
 
 /** Removes the subscription whose filter is literally `filter` (MQTT-3.10.4-1). */
