@@ -35,3 +35,23 @@ export const enum LogLevel {
 export interface Log {
   log(level: number, message: string): void;
 }
+
+/** What a client wants to do with a topic, for Policy.allow. */
+export const enum Access {
+  /** Receive messages published to a topic name. */
+  READ = 1,
+  /** Publish to a topic name (also the will topic, checked at CONNECT). */
+  WRITE = 2,
+  /** Subscribe to a topic filter. */
+  SUBSCRIBE = 4,
+}
+
+/**
+ * Authentication and authorisation, injected by a target (password and ACL files on Node).
+ * Without a policy the broker lets everyone do everything.
+ */
+export interface Policy {
+  /** CONNACK code for these credentials: 0 accept, 4 bad user name or password, 5 not authorised. */
+  authenticate(clientId: string, hasUsername: boolean, username: string, hasPassword: boolean, password: Bytes): number;
+  allow(clientId: string, hasUsername: boolean, username: string, topic: string, access: number): boolean;
+}

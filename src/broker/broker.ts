@@ -5,7 +5,7 @@ import { encodeConnack, encodeEmpty } from "../codec/encode";
 import { frameFeed, frameNext, frameReset } from "../codec/frameReader";
 import { STATUS_REASONS, Status } from "../codec/status";
 import { Limits } from "../limits";
-import { Clock, Log, LogLevel, Transport } from "../platform";
+import { Clock, Log, LogLevel, Policy, Transport } from "../platform";
 import { handleConnect } from "./connect";
 import { handlePuback, handlePubcomp, handlePubrec } from "./delivery";
 import { PublishResult, handlePubrel, handlePublish, publishMessage } from "./publish";
@@ -204,3 +204,8 @@ export function brokerStats(b: Broker): BrokerStats {
   return b.stats;
 }
 
+
+/** Installs authentication and authorisation (undefined: allow everything). */
+export function brokerSetPolicy(b: Broker, policy: Policy | undefined): void {
+  b.policy = policy;
+}

@@ -2,7 +2,7 @@ import { bytesCopy, bytesLength, utf8Encode, utf8Length } from "../bytes/bytes";
 import { ConnackCode, PROTOCOL_LEVEL_31 } from "../codec/constants";
 import { encodeConnack } from "../codec/encode";
 import { Packet } from "../codec/packet";
-import { LogLevel } from "../platform";
+import { Access, LogLevel } from "../platform";
 import { pumpQueue, resendFlights } from "./delivery";
 import { sessionCreate, sessionDiscard, sessionFind } from "./sessions";
 import { Broker, ConnState } from "./state";
@@ -48,6 +48,19 @@ export function handleConnect(b: Broker, conn: number, p: Packet, close: (b: Bro
     return refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, "client id longer than " + (p.protocolLevel === PROTOCOL_LEVEL_31 ? MAX_CLIENT_ID_31 : b.limits.maxClientIdLength) + " bytes", close); // MQTT-3.1.3-9
   }
 
+  if (b.policy !== undefined) {
+    // SRV-CON-7: credentials, then the will topic must be writable (as mosquitto does).
+    let code = b.policy.authenticate(clientId, p.hasUsername, p.username, p.hasPassword, p.password);
+    if (code === ConnackCode.ACCEPTED && p.willFlag && !b.policy.allow(clientId, p.hasUsername, p.username, p.willTopic, Access.WRITE)) {
+      code = ConnackCode.NOT_AUTHORIZED;
+    }
+    if (code !== ConnackCode.ACCEPTED) {
+      const why = code === ConnackCode.BAD_USERNAME_OR_PASSWORD ? "bad user name or password" : "not authorised";
+      b.log.log(LogLevel.NOTICE, "Client " + clientId + " from " + c.peer + " refused: " + why + " (CONNACK " + code + ").");
+      return refuseConnect(b, conn, code, why, close);
+    }
+  }
+
   let slot = sessionFind(b, clientId);
   if (slot >= 0 && b.sessions[slot].conn >= 0) {
     // MQTT-3.1.4-2: the older connection goes, as a network close (its will is published).
@@ -74,6 +87,8 @@ export function handleConnect(b: Broker, conn: number, p: Packet, close: (b: Bro
 
   const s = b.sessions[slot];
   s.conn = conn;
+  s.hasUsername = p.hasUsername;
+  s.username = p.username;
   c.state = ConnState.CONNECTED;
   c.session = slot;
   c.protocolLevel = p.protocolLevel;

@@ -2,7 +2,7 @@ import { Bytes, bytesCopy, bytesLength } from "../bytes/bytes";
 import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
 import { Packet } from "../codec/packet";
-import { LogLevel } from "../platform";
+import { Access, LogLevel } from "../platform";
 import { deliver, sendQos0 } from "./delivery";
 import { retainedStore } from "./retained";
 import { Broker, Conn, Message, Session } from "./state";
@@ -30,6 +30,7 @@ export function route(b: Broker, topic: string, topicBytes: Bytes, payload: Byte
     const s = b.sessions[b.matched[i]];
     const granted = s.matchQos;
     s.matchQos = -1;
+    if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, topic, Access.READ)) continue;
     const q = qos < granted ? qos : granted;
     if (q === 0) {
       if (s.conn < 0) continue; // SRV-IMPL-7
@@ -113,6 +114,11 @@ function accept(b: Broker, s: Session, p: Packet): boolean {
   }
   if (p.topic.charCodeAt(0) === 36 && p.topic.indexOf("$SYS") === 0) {
     b.log.log(LogLevel.NOTICE, "Client " + s.clientId + " tried to publish to " + p.topic + ": $SYS is reserved for the broker, dropped.");
+    b.stats.messagesDropped++;
+    return false;
+  }
+  if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, p.topic, Access.WRITE)) {
+    b.log.log(LogLevel.NOTICE, "Denied PUBLISH from " + s.clientId + " to " + p.topic + " (not authorised): acknowledged and dropped.");
     b.stats.messagesDropped++;
     return false;
   }

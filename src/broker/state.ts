@@ -2,7 +2,7 @@ import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
 import { FrameReader, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
 import { Limits } from "../limits";
-import { Clock, Log, Transport } from "../platform";
+import { Clock, Log, Policy, Transport } from "../platform";
 
 /** An application message kept by the broker (queued, in flight or retained). */
 export interface Message {
@@ -65,6 +65,9 @@ export interface Session {
   cleanSession: boolean;
   /** Connection slot, -1 while offline. */
   conn: number;
+  /** Credentials of the last connection, for authorisation of deliveries while offline too. */
+  hasUsername: boolean;
+  username: string;
   nextPacketId: number;
   flights: Flight[];
   flightCount: number;
@@ -99,6 +102,8 @@ export interface Broker {
   transport: Transport;
   clock: Clock;
   log: Log;
+  /** Authentication and authorisation; undefined lets everyone do everything. */
+  policy: Policy | undefined;
   conns: Conn[];
   sessions: Session[];
   /** clientId → session slot, keys prefixed with "c" so no client id can clash with Object members. */
@@ -155,6 +160,8 @@ export function newSession(): Session {
     clientId: "",
     cleanSession: true,
     conn: -1,
+    hasUsername: false,
+    username: "",
     nextPacketId: 1,
     flights: [],
     flightCount: 0,
@@ -181,6 +188,7 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     transport: transport,
     clock: clock,
     log: log,
+    policy: undefined,
     conns: conns,
     sessions: sessions,
     sessionIndex: {},

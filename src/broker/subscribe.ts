@@ -1,7 +1,7 @@
 import { PacketType, SUBACK_FAILURE } from "../codec/constants";
 import { encodeAck, encodeSuback } from "../codec/encode";
 import { Packet } from "../codec/packet";
-import { LogLevel } from "../platform";
+import { Access, LogLevel } from "../platform";
 import { isValidFilter, topicMatches } from "../topics/topic";
 import { utf8Length } from "../bytes/bytes";
 import { deliver } from "./delivery";
@@ -28,6 +28,11 @@ export function handleSubscribe(b: Broker, c: Conn, conn: number, p: Packet): vo
       codes[i] = SUBACK_FAILURE; // SRV-SUB-1
       continue;
     }
+    if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, filter, Access.SUBSCRIBE)) {
+      b.log.log(LogLevel.NOTICE, "Denied SUBSCRIBE from " + s.clientId + " to '" + filter + "' (not authorised): 0x80.");
+      codes[i] = SUBACK_FAILURE; // SRV-SUB-2
+      continue;
+    }
     const result = subscriptionAdd(b, c.session, filter, requested);
     if (result === SubResult.CLIENT_LIMIT || result === SubResult.TABLE_FULL) {
       b.log.log(
@@ -51,6 +56,7 @@ function sendRetained(b: Broker, sessionSlot: number, s: Session, filter: string
   for (let i = 0; i < b.retainedCount; i++) {
     const m = b.retained[i];
     if (!topicMatches(filter, m.topic)) continue;
+    if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, m.topic, Access.READ)) continue;
     deliver(b, sessionSlot, m, m.qos < granted ? m.qos : granted, true);
   }
 }
