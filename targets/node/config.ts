@@ -26,8 +26,7 @@ export interface ConfigFile {
   /** null = no log_type line (mosquitto's default set applies). */
   logLevels: boolean[] | null;
   /** null = no log_dest line (stderr). */
-  logStdout: boolean | null;
-  logStderr: boolean;
+  logDest: { stdout: boolean; stderr: boolean } | null;
   connectionMessages: boolean;
   /** "file:line: message" for accepted lines that do nothing in Midge. */
   warnings: string[];
@@ -179,8 +178,7 @@ export function parseConfig(text: string, fileName: string, baseDir: string): Pa
     board: null,
     limits: {},
     logLevels: null,
-    logStdout: null,
-    logStderr: false,
+    logDest: null,
     connectionMessages: true,
     warnings: [],
   };
@@ -199,8 +197,9 @@ export function parseConfig(text: string, fileName: string, baseDir: string): Pa
       if (MOSQUITTO_ONLY.indexOf(option) >= 0) return fail(where + `option '${option}' is not supported by Midge`);
       return fail(where + `unknown option '${option}'`);
     }
+    // A '#' word where a value is required is reported by the option as a bad value.
     const comment = args.findIndex((w) => w.charAt(0) === "#");
-    if (comment >= 0 && comment >= spec.min) {
+    if (comment >= spec.min) {
       return fail(where + `'${option}': a comment must be on a line of its own`);
     }
     if (args.length < spec.min) return fail(where + `'${option}' needs a value`);
@@ -217,11 +216,11 @@ function fail(error: string): { ok: false; error: string } {
   return { ok: false, error: error };
 }
 
-function applyListener(s: LineState, _option: string, args: string[]): string {
+function applyListener(s: LineState, option: string, args: string[]): string {
   if (s.listenerLine > 0) return `only one listener is supported (the first is on line ${s.listenerLine})`;
   if (s.portLine > 0) return `'listener' and 'port'/'bind_address' (line ${s.portLine}) both set the listener; keep one`;
   s.listenerLine = s.line;
-  const error = intOption("listener", args[0], 0, 65535, (n) => {
+  const error = intOption(option, args[0], 0, 65535, (n) => {
     s.file.port = n;
     return "";
   });
@@ -274,11 +273,12 @@ function applyLogType(s: LineState, option: string, args: string[]): string {
 /** log_dest lines add up; "none" turns output off. Files, syslog and topics are not supported. */
 function applyLogDest(s: LineState, option: string, args: string[]): string {
   const value = args[0];
-  if (s.file.logStdout === null) s.file.logStdout = false;
+  if (s.file.logDest === null) s.file.logDest = { stdout: false, stderr: false };
+  const dest = s.file.logDest;
   switch (value) {
-    case "stdout": s.file.logStdout = true; return "";
-    case "stderr": s.file.logStderr = true; return "";
-    case "none": s.file.logStdout = false; s.file.logStderr = false; return "";
+    case "stdout": dest.stdout = true; return "";
+    case "stderr": dest.stderr = true; return "";
+    case "none": dest.stdout = false; dest.stderr = false; return "";
   }
   return `${option} '${value}' is not supported (use stdout, stderr or none)`;
 }
@@ -342,9 +342,9 @@ export function loadConfig(cli: CliOptions, cwd: string): ConfigResult {
   const log = defaultLogOptions();
   if (file !== null) {
     if (file.logLevels !== null) log.levels = file.logLevels.slice();
-    if (file.logStdout !== null) {
-      log.stdout = file.logStdout;
-      log.stderr = file.logStderr;
+    if (file.logDest !== null) {
+      log.stdout = file.logDest.stdout;
+      log.stderr = file.logDest.stderr;
     }
     log.connectionMessages = file.connectionMessages;
   }

@@ -19,10 +19,11 @@ export function defaultLogOptions(): LogOptions {
 }
 
 /**
- * Messages the broker logs about a client arriving or leaving, in mosquitto's wording;
+ * Messages the broker logs about a client arriving or leaving (src/broker: "New client
+ * connected from", "Client X disconnected: why", "Connection from P closed: why");
  * connection_messages false hides them whatever their level.
  */
-const CONNECTION_MESSAGE = /^(New connection from |New client connected from |Client .* (disconnected|closed its connection))/;
+const CONNECTION_MESSAGE = /^(New connection from |New client connected from |Connection from \S+ closed|Client .* (disconnected|closed its connection))/;
 
 export interface Output {
   write(line: string): unknown;

@@ -1,0 +1,256 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { DEFAULT_LIMITS } from "../../src/limits";
+import { LogLevel } from "../../src/platform";
+import { boardNames, loadBoard } from "../../targets/node/boards";
+import { ConfigFile, loadConfig, parseConfig } from "../../targets/node/config";
+
+const dir = mkdtempSync(join(tmpdir(), "midge-config-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Parses lines as midge.conf in the temp dir; fails the test on a parse error. */
+function parse(...lines: string[]): ConfigFile {
+  const r = parseConfig(lines.join("\n"), "midge.conf", dir);
+  if (!r.ok) throw new Error("unexpected parse error: " + r.error);
+  return r.file;
+}
+
+/** The error message for lines (the test fails if they parse). */
+function parseError(...lines: string[]): string {
+  const r = parseConfig(lines.join("\n"), "midge.conf", dir);
+  if (r.ok) throw new Error("expected a parse error for: " + lines.join(" | "));
+  return r.error;
+}
+
+function writeFile(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("board profiles", () => {
+  test("boards/host.json holds exactly DEFAULT_LIMITS", () => {
+    const r = loadBoard("host", dir);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.board.name).toBe("host");
+    expect(r.board.limits).toEqual(DEFAULT_LIMITS);
+  });
+
+  test("host.json names every Limits field (no field falls back silently)", () => {
+    const json = JSON.parse(readFileSync(new URL("../../boards/host.json", import.meta.url), "utf8"));
+    expect(Object.keys(json.limits).sort()).toEqual(Object.keys(DEFAULT_LIMITS).sort());
+  });
+
+  test("every profile in boards/ loads", () => {
+    expect(boardNames()).toContain("host");
+    for (const name of boardNames()) expect(loadBoard(name, dir)).toMatchObject({ ok: true });
+  });
+
+  test("a profile by path may leave limits out: they come from DEFAULT_LIMITS", () => {
+    writeFile("tiny.json", JSON.stringify({ board: "tiny", limits: { maxConnections: 4, retainAvailable: false } }));
+    const r = loadBoard("tiny.json", dir);
+    expect(r).toMatchObject({ ok: true, board: { name: "tiny" } });
+    if (!r.ok) return;
+    expect(r.board.limits).toEqual({ ...DEFAULT_LIMITS, maxConnections: 4, retainAvailable: false });
+  });
+
+  test.each([
+    ["not json", "{", "is not valid JSON"],
+    ["no board name", JSON.stringify({ limits: {} }), '"board" must be a non-empty string'],
+    ["no limits", JSON.stringify({ board: "x" }), '"limits" must be an object'],
+    ["unknown limit", JSON.stringify({ board: "x", limits: { maxClients: 4 } }), 'unknown limit "maxClients"'],
+    ["negative number", JSON.stringify({ board: "x", limits: { maxInflight: -1 } }), '"maxInflight" must be a whole number >= 0'],
+    ["fraction", JSON.stringify({ board: "x", limits: { maxQueued: 1.5 } }), '"maxQueued" must be a whole number >= 0'],
+    ["string for a boolean", JSON.stringify({ board: "x", limits: { retainAvailable: "no" } }), '"retainAvailable" must be true or false'],
+  ])("a bad profile is refused: %s", (_name, text, message) => {
+    const file = writeFile("bad.json", text);
+    const r = loadBoard(file, "/");
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain(message);
+  });
+
+  test("an unknown board name lists the known ones", () => {
+    const r = loadBoard("esp9000", dir);
+    expect(r).toEqual({ ok: false, error: expect.stringMatching(/^unknown board 'esp9000' \(known: .*host/) });
+  });
+});
+
+describe("parseConfig", () => {
+  test("an empty file sets nothing", () => {
+    const f = parse("");
+    expect(f).toMatchObject({ port: -1, host: "", board: null, limits: {}, logLevels: null, logDest: null, connectionMessages: true });
+  });
+
+  test("comments, blank lines, indentation, tabs and CRLF line ends", () => {
+    const f = parse("# Midge test config", "", "   ", "  # indented comment", "\tport\t1884\r", "max_connections   7  ", "");
+    expect(f.port).toBe(1884);
+    expect(f.limits).toEqual({ maxConnections: 7 });
+  });
+
+  test("listener PORT and listener PORT ADDRESS", () => {
+    expect(parse("listener 1885")).toMatchObject({ port: 1885, host: "" });
+    expect(parse("listener 0 127.0.0.1")).toMatchObject({ port: 0, host: "127.0.0.1" });
+  });
+
+  test("port and bind_address (the deprecated pair)", () => {
+    expect(parse("port 1886", "bind_address ::1")).toMatchObject({ port: 1886, host: "::1" });
+  });
+
+  test("max_connections: a number, or -1 for the board's table size", () => {
+    expect(parse("max_connections 12").limits).toEqual({ maxConnections: 12 });
+    expect(parse("max_connections -1").limits).toEqual({});
+  });
+
+  test("max_inflight_messages, max_queued_messages, max_packet_size: 0 keeps the board's value", () => {
+    expect(parse("max_inflight_messages 1", "max_queued_messages 50", "max_packet_size 4096").limits).toEqual({
+      maxInflight: 1,
+      maxQueued: 50,
+      maxPacketSize: 4096,
+    });
+    expect(parse("max_inflight_messages 0", "max_queued_messages 0", "max_packet_size 0").limits).toEqual({});
+  });
+
+  test("message_size_limit, 0 included (no limit)", () => {
+    expect(parse("message_size_limit 1000").limits).toEqual({ messageSizeLimit: 1000 });
+    expect(parse("message_size_limit 0").limits).toEqual({ messageSizeLimit: 0 });
+  });
+
+  test("retain_available and connection_messages take true / false", () => {
+    expect(parse("retain_available false").limits).toEqual({ retainAvailable: false });
+    expect(parse("retain_available true").limits).toEqual({ retainAvailable: true });
+    expect(parse("connection_messages false").connectionMessages).toBe(false);
+  });
+
+  test("the last value of a repeated option wins", () => {
+    expect(parse("max_queued_messages 5", "max_queued_messages 6").limits).toEqual({ maxQueued: 6 });
+  });
+
+  test("board by name, and by a path relative to the config file's directory", () => {
+    expect(parse("board host").board?.name).toBe("host");
+    writeFile("small.json", JSON.stringify({ board: "small", limits: { maxSessions: 3 } }));
+    const f = parse("board ./small.json");
+    expect(f.board?.name).toBe("small");
+    expect(f.board?.limits.maxSessions).toBe(3);
+  });
+
+  test("log_type lines add up; all and none set everything", () => {
+    expect(parse("log_type error", "log_type debug").logLevels).toEqual([true, false, false, false, true]);
+    expect(parse("log_type all").logLevels).toEqual([true, true, true, true, true]);
+    expect(parse("log_type all", "log_type none").logLevels).toEqual([false, false, false, false, false]);
+    expect(parse("log_type warning", "log_type notice", "log_type information").logLevels).toEqual([false, true, true, true, false]);
+  });
+
+  test("log_type subscribe is accepted with a warning (no such messages in Midge)", () => {
+    const f = parse("", "log_type subscribe");
+    expect(f.warnings).toEqual(["midge.conf:2: log_type 'subscribe' has no messages in Midge; ignored"]);
+  });
+
+  test("log_dest lines add up; none turns output off", () => {
+    expect(parse("log_dest stdout").logDest).toEqual({ stdout: true, stderr: false });
+    expect(parse("log_dest stdout", "log_dest stderr").logDest).toEqual({ stdout: true, stderr: true });
+    expect(parse("log_dest stderr", "log_dest none").logDest).toEqual({ stdout: false, stderr: false });
+  });
+
+  // Every error names the file and the line of the offending option.
+  test.each([
+    [["", "# c", "frobnicate 3"], "midge.conf:3: unknown option 'frobnicate'"],
+    [["persistence true"], "midge.conf:1: option 'persistence' is not supported by Midge"],
+    [["Port 1883"], "midge.conf:1: unknown option 'Port'"],
+    [["port"], "midge.conf:1: 'port' needs a value"],
+    [["", "listener"], "midge.conf:2: 'listener' needs a value"],
+    [["port 1883 1884"], "midge.conf:1: 'port' takes one value, got 2"],
+    [["listener 1883 127.0.0.1 extra"], "midge.conf:1: 'listener' takes at most 2 values, got 3"],
+    [["port 1883 # the default"], "midge.conf:1: 'port': a comment must be on a line of its own"],
+    [["port abc"], "midge.conf:1: 'port' must be a whole number, got 'abc'"],
+    [["port 1883.5"], "midge.conf:1: 'port' must be a whole number, got '1883.5'"],
+    [["port 65536"], "midge.conf:1: 'port' must be between 0 and 65535, got 65536"],
+    [["port -1"], "midge.conf:1: 'port' must be between 0 and 65535, got -1"],
+    [["listener 99999"], "midge.conf:1: 'listener' must be between 0 and 65535, got 99999"],
+    [["max_connections 0"], "midge.conf:1: 'max_connections' must be -1 (the board's table size) or at least 1"],
+    [["max_connections -2"], "midge.conf:1: 'max_connections' must be at least -1, got -2"],
+    [["max_connections 99999999999999999999"], "midge.conf:1: 'max_connections' must be at least -1, got 99999999999999999999"],
+    [["max_inflight_messages 65536"], "midge.conf:1: 'max_inflight_messages' must be between 0 and 65535, got 65536"],
+    [["max_queued_messages -1"], "midge.conf:1: 'max_queued_messages' must be at least 0, got -1"],
+    [["message_size_limit 268435456"], "midge.conf:1: 'message_size_limit' must be between 0 and 268435455, got 268435456"],
+    [["max_packet_size 10"], "midge.conf:1: 'max_packet_size' must be 0 (the board's limit) or at least 20, got 10"],
+    [["max_packet_size 268435461"], "midge.conf:1: 'max_packet_size' must be between 0 and 268435460, got 268435461"],
+    [["retain_available yes"], "midge.conf:1: 'retain_available' must be true or false, got 'yes'"],
+    [["connection_messages 1"], "midge.conf:1: 'connection_messages' must be true or false, got '1'"],
+    [["log_dest file"], "midge.conf:1: log_dest 'file' is not supported (use stdout, stderr or none)"],
+    [["log_dest syslog"], "midge.conf:1: log_dest 'syslog' is not supported (use stdout, stderr or none)"],
+    [["log_type verbose"], "midge.conf:1: unknown log_type 'verbose' (use error, warning, notice, information, debug, all or none)"],
+    [["board Host"], "midge.conf:1: invalid board name 'Host'"],
+    [["listener 1883", "listener 1884"], "midge.conf:2: only one listener is supported (the first is on line 1)"],
+    [["port 1883", "", "listener 1884"], "midge.conf:3: 'listener' and 'port'/'bind_address' (line 1) both set the listener; keep one"],
+    [["listener 1884", "bind_address 127.0.0.1"], "midge.conf:2: 'listener' (line 1) and 'bind_address' both set the listener; keep one"],
+  ])("%j is refused", (lines, message) => {
+    expect(parseError(...lines)).toBe(message);
+  });
+
+  test("board errors carry the line number", () => {
+    expect(parseError("", "board nosuchboard")).toMatch(/^midge\.conf:2: unknown board 'nosuchboard' \(known: /);
+    expect(parseError("board ./missing.json")).toMatch(/^midge\.conf:1: cannot read board profile .*missing\.json/);
+    writeFile("broken.json", JSON.stringify({ board: "b", limits: { maxPacketSize: "big" } }));
+    expect(parseError("# x", "board broken.json")).toMatch(/^midge\.conf:2: board profile .*broken\.json: "maxPacketSize" must be a whole number >= 0$/);
+  });
+});
+
+describe("loadConfig", () => {
+  test("no config file: port 1883 on 0.0.0.0, the host board, mosquitto's default log set on stderr", () => {
+    const r = loadConfig({}, dir);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config).toMatchObject({ port: 1883, host: "0.0.0.0", configFile: "", warnings: [] });
+    expect(r.config.board.name).toBe("host");
+    expect(r.config.limits).toEqual(DEFAULT_LIMITS);
+    expect(r.config.log).toEqual({ levels: [true, true, true, true, false], stdout: false, stderr: true, connectionMessages: true });
+  });
+
+  test("the config file's limits are laid over its board's", () => {
+    writeFile("b4.json", JSON.stringify({ board: "b4", limits: { maxConnections: 4, maxInflight: 2 } }));
+    const file = writeFile("a.conf", "board b4.json\nmax_inflight_messages 3\nlistener 1999 127.0.0.1\nlog_type error\nlog_dest stdout\n");
+    const r = loadConfig({ config: file }, "/");
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config).toMatchObject({ port: 1999, host: "127.0.0.1", configFile: file });
+    expect(r.config.limits).toEqual({ ...DEFAULT_LIMITS, maxConnections: 4, maxInflight: 3 });
+    expect(r.config.log).toMatchObject({ levels: [true, false, false, false, false], stdout: true, stderr: false });
+  });
+
+  test("command-line flags win over the file; --verbose turns every level on", () => {
+    writeFile("b2.json", JSON.stringify({ board: "b2", limits: { maxSessions: 2 } }));
+    const file = writeFile("b.conf", "listener 1999 127.0.0.1\nboard host\nlog_type none\n");
+    const r = loadConfig({ config: file, port: 0, host: "::1", board: "b2.json", verbose: true }, dir);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config).toMatchObject({ port: 0, host: "::1" });
+    expect(r.config.board.name).toBe("b2");
+    expect(r.config.limits.maxSessions).toBe(2);
+    expect(r.config.log.levels).toEqual([true, true, true, true, true]);
+  });
+
+  test("connection_messages false reaches the log options", () => {
+    const file = writeFile("c.conf", "connection_messages false\n");
+    const r = loadConfig({ config: file }, dir);
+    expect(r.ok && r.config.log.connectionMessages).toBe(false);
+    expect(r.ok && r.config.log.levels[LogLevel.INFO]).toBe(true);
+  });
+
+  test("a missing config file is an error", () => {
+    expect(loadConfig({ config: "nope.conf" }, dir)).toEqual({ ok: false, error: "cannot read config file nope.conf: ENOENT" });
+  });
+
+  test("a parse error names the file as given on the command line", () => {
+    writeFile("bad.conf", "port 1883\nbogus 1\n");
+    expect(loadConfig({ config: "bad.conf" }, dir)).toEqual({ ok: false, error: "bad.conf:2: unknown option 'bogus'" });
+  });
+
+  test("an unknown --board is an error", () => {
+    const r = loadConfig({ board: "nosuchboard" }, dir);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/^--board: unknown board 'nosuchboard'/);
+  });
+});
