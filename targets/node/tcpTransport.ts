@@ -136,7 +136,15 @@ export class TcpTransport implements Transport {
       brokerClosed(broker, conn);
     };
     socket.on("data", (chunk: Buffer) => {
-      if (this.sockets[conn] === socket) brokerData(broker, conn, chunk as unknown as Bytes);
+      if (this.sockets[conn] !== socket) return;
+      try {
+        brokerData(broker, conn, chunk as unknown as Bytes);
+      } catch (err) {
+        // A broker bug must cost one connection, not the process (SRV-OPS-12).
+        this.log.log(LogLevel.ERROR, `Internal error while handling data from connection ${conn}, closing it: ${(err as Error).stack ?? String(err)}`);
+        socket.destroy();
+        gone();
+      }
     });
     socket.on("error", (err: NodeJS.ErrnoException) => {
       this.log.log(LogLevel.DEBUG, `Socket error on connection ${conn}: ${err.code ?? err.message}`);
