@@ -48,10 +48,10 @@ export function utf8Length(s) {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
       n += 4;
       i++;
-    } else n += 3;
+    } else n += 3; // BMP character, or a lone surrogate written as U+FFFD
   }
   return n;
 }
@@ -79,6 +79,7 @@ function utf8Write(s, out, at) {
           continue;
         }
       }
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // lone surrogate: not encodable in UTF-8
       out[at++] = 0xe0 + Math.floor(c / 4096);
       out[at++] = 0x80 + (Math.floor(c / 64) % 64);
       out[at++] = 0x80 + (c % 64);

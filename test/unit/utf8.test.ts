@@ -292,3 +292,15 @@ describe("Writer", () => {
     expect(toHex(first).slice(0, 4)).toBe("3000");
   });
 });
+
+describe("lone surrogates in JS strings", () => {
+  // A string from config or a tool may hold an unpaired surrogate; it is written as U+FFFD,
+  // and utf8Length must agree with what utf8Encode writes (the length prefix depends on it).
+  for (const s of ["\ud800a", "\ud800\u00e9", "a\udc00", "\udbff"]) {
+    it(`encodes ${JSON.stringify(s)} like Node does, with a matching length`, () => {
+      const encoded = Buffer.from(utf8Encode(s) as unknown as Uint8Array);
+      expect(encoded.toString("hex")).toBe(Buffer.from(s, "utf8").toString("hex"));
+      expect(utf8Length(s)).toBe(encoded.length);
+    });
+  }
+});
