@@ -1,5 +1,5 @@
 import { Bytes, EMPTY_BYTES, utf8Encode } from "../bytes/bytes";
-import { ConnackCode, PACKET_NAMES, PacketType } from "../codec/constants";
+import { ConnackCode, PACKET_NAMES, PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
 import { decodePacket } from "../codec/decode";
 import { encodeConnack, encodeEmpty } from "../codec/encode";
 import { frameFeed, frameNext, frameReset } from "../codec/frameReader";
@@ -98,7 +98,10 @@ export function brokerData(b: Broker, conn: number, chunk: Bytes): void {
     }
     c.lastPacketAt = b.clock.now(); // MQTT-3.1.2-24: any complete packet
     const type = c.reader.type;
-    const st = decodePacket(type, c.reader.flags, c.reader.body, p);
+    let flags = c.reader.flags;
+    // MQTT 3.1 sent PUBREL/SUBSCRIBE/UNSUBSCRIBE as "QoS 1" packets that may carry DUP (SRV-V31-6).
+    if (flags === 10 && c.protocolLevel === PROTOCOL_LEVEL_31 && (type === PacketType.PUBREL || type === PacketType.SUBSCRIBE || type === PacketType.UNSUBSCRIBE)) flags = 2;
+    const st = decodePacket(type, flags, c.reader.body, p);
     if (c.state === ConnState.NEW) {
       if (type !== PacketType.CONNECT) {
         closeConnection(b, conn, "first packet was " + PACKET_NAMES[type] + ", not CONNECT", false); // MQTT-3.1.0-1

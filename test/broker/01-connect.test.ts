@@ -200,3 +200,15 @@ describe("CONNECT handling (in-memory)", () => {
     expect(h.logs.join("\n")).toMatch(/Connection from x:9 refused: max_connections \(2\)/);
   });
 });
+
+describe("MQTT 3.1 leniency", () => {
+  test("[SRV-V31-6] SUBSCRIBE with flags 1010 is accepted from a 3.1 client, refused from 3.1.1", () => {
+    const h = harness();
+    const old = h.open();
+    h.send(old, pkt.connect("old", { name: "MQIsdp", level: 3 }) + "8a06000100017400");
+    expect(h.take(old)).toEqual([CONNACK_OK, "9003000100"]);
+    const now = h.open();
+    h.send(now, pkt.connect("new") + "8a06000100017400");
+    expect(h.isClosed(now)).toBe(true);
+  });
+});
