@@ -55,3 +55,33 @@ export interface Policy {
   authenticate(clientId: string, hasUsername: boolean, username: string, hasPassword: boolean, password: Bytes): number;
   allow(clientId: string, hasUsername: boolean, username: string, topic: string, access: number): boolean;
 }
+
+/**
+ * Durable state, written as it changes. Only CleanSession = 0 sessions are reported (clean
+ * sessions end with their connection); retained messages always are. Entries of a session's
+ * outbound messages are keyed by a per-session sequence number that grows with each message.
+ * Calls come synchronously from inside a broker call; commit() ends each broker call that
+ * changed anything, before any acknowledgement it wrote can reach the network (transports send
+ * after the broker call returns), so a store that makes commit() durable never loses a
+ * message the broker acknowledged.
+ */
+export interface Store {
+  retainedSet(topic: string, payload: Bytes, qos: number): void;
+  retainedDelete(topic: string): void;
+  sessionSet(clientId: string): void;
+  /** The session and everything stored under it. */
+  sessionDelete(clientId: string): void;
+  subscriptionSet(clientId: string, filter: string, qos: number): void;
+  subscriptionDelete(clientId: string, filter: string): void;
+  /** A QoS 1/2 message for the session, queued (not yet sent). */
+  messageAdd(clientId: string, seq: number, topic: string, payload: Bytes, qos: number, retain: boolean): void;
+  /** The message was sent with this packet id and awaits PUBACK or PUBREC. */
+  messageSent(clientId: string, seq: number, packetId: number): void;
+  /** PUBREC arrived and PUBREL was sent: only the packet id is kept from now on. */
+  messageReleased(clientId: string, seq: number): void;
+  messageDelete(clientId: string, seq: number): void;
+  /** An inbound QoS 2 packet id that got PUBREC and awaits PUBREL. */
+  inboundAdd(clientId: string, packetId: number): void;
+  inboundDelete(clientId: string, packetId: number): void;
+  commit(): void;
+}

@@ -5,10 +5,11 @@ import { encodeConnack, encodeEmpty } from "../codec/encode";
 import { frameFeed, frameNext, frameReset } from "../codec/frameReader";
 import { STATUS_REASONS, Status } from "../codec/status";
 import { Limits } from "../limits";
-import { Clock, Log, LogLevel, Policy, Transport } from "../platform";
+import { Clock, Log, LogLevel, Policy, Store, Transport } from "../platform";
 import { handleConnect } from "./connect";
 import { handlePuback, handlePubcomp, handlePubrec } from "./delivery";
 import { PublishResult, handlePubrel, handlePublish, publishMessage } from "./publish";
+import { storeCommit } from "./persist";
 import { sessionDiscard } from "./sessions";
 import { Broker, BrokerStats, ConnState, newBrokerState } from "./state";
 export type { Broker, BrokerStats } from "./state";
@@ -81,10 +82,18 @@ function closeSlot(b: Broker, conn: number, reason: string, publishWill: boolean
 /** The peer closed the connection or the socket failed: a network close, so the will goes out. */
 export function brokerClosed(b: Broker, conn: number): void {
   closeSlot(b, conn, "connection closed by peer", true, false);
+  storeCommit(b);
 }
 
 /** Bytes received on a connection. The chunk must not be modified afterwards. */
 export function brokerData(b: Broker, conn: number, chunk: Bytes): void {
+  handleData(b, conn, chunk);
+  // One commit per chunk: all packets of a read share it (group commit), and the
+  // acknowledgements written while handling them leave only after this returns.
+  storeCommit(b);
+}
+
+function handleData(b: Broker, conn: number, chunk: Bytes): void {
   const c = b.conns[conn];
   if (c.state === ConnState.FREE) return;
   const p = b.packet;
@@ -186,6 +195,7 @@ export function brokerTick(b: Broker): void {
       }
     }
   }
+  storeCommit(b);
 }
 
 /** Closes every connection (no wills: the broker, not the clients, is going away). */
@@ -196,11 +206,13 @@ export function brokerShutdown(b: Broker): void {
       closeConnection(b, i, "broker shutting down", false);
     }
   }
+  storeCommit(b);
 }
 
 /** Publishes a message from the broker itself ($SYS, bridges), as if a client had. */
 export function brokerPublish(b: Broker, topic: string, payload: Bytes, qos: number, retain: boolean): void {
   publishMessage(b, topic, utf8Encode(topic), payload, qos, retain);
+  storeCommit(b);
 }
 
 export function brokerStats(b: Broker): BrokerStats {
@@ -211,4 +223,9 @@ export function brokerStats(b: Broker): BrokerStats {
 /** Installs authentication and authorisation (undefined: allow everything). */
 export function brokerSetPolicy(b: Broker, policy: Policy | undefined): void {
   b.policy = policy;
+}
+
+/** Attaches durable storage; restore its contents first (restore.ts), with no store attached. */
+export function brokerSetStore(b: Broker, store: Store | undefined): void {
+  b.store = store;
 }

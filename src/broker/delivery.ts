@@ -2,6 +2,7 @@ import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
 import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
 import { LogLevel } from "../platform";
+import { storeFor } from "./persist";
 import { Broker, FlowState, Message, Session } from "./state";
 
 /**
@@ -55,13 +56,14 @@ function nextPacketId(s: Session): number {
   }
 }
 
-function startFlight(b: Broker, s: Session, m: Message, qos: number, retain: boolean): void {
+function startFlight(b: Broker, s: Session, seq: number, m: Message, qos: number, retain: boolean): void {
   const id = nextPacketId(s);
   let f = s.flights[s.flightCount];
   if (f === undefined) {
-    f = { packetId: 0, state: 0, qos: 0, retain: false, message: NO_MESSAGE };
+    f = { seq: 0, packetId: 0, state: 0, qos: 0, retain: false, message: NO_MESSAGE };
     s.flights[s.flightCount] = f;
   }
+  f.seq = seq;
   f.packetId = id;
   f.state = FlowState.AWAIT_ACK;
   f.qos = qos;
@@ -69,8 +71,19 @@ function startFlight(b: Broker, s: Session, m: Message, qos: number, retain: boo
   f.message = m;
   s.flightCount++;
   b.changes++;
+  const st = storeFor(b, s);
+  if (st !== undefined) st.messageSent(s.clientId, seq, id);
   b.transport.write(s.conn, encodePublish(m.topicBytes, m.payload, qos, false, retain, id));
   b.stats.messagesSent++;
+}
+
+/** Gives a new outbound message its sequence number and reports it to the store. */
+function admit(b: Broker, s: Session, m: Message, qos: number, retain: boolean): number {
+  const seq = s.nextSeq;
+  s.nextSeq++;
+  const st = storeFor(b, s);
+  if (st !== undefined) st.messageAdd(s.clientId, seq, m.topic, m.payload, qos, retain);
+  return seq;
 }
 
 function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean): void {
@@ -82,6 +95,8 @@ function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean
   if (s.queueCount === capacity) {
     // Full: the oldest message makes room (SRV-IMPL-10).
     dropped(b, s, s.queue[s.queueHead]);
+    const st = storeFor(b, s);
+    if (st !== undefined) st.messageDelete(s.clientId, s.queueSeq[s.queueHead]);
     s.queue[s.queueHead] = NO_MESSAGE;
     s.queueHead = (s.queueHead + 1) % capacity;
     s.queueCount--;
@@ -90,6 +105,7 @@ function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean
   s.queue[at] = m;
   s.queueQos[at] = qos;
   s.queueRetain[at] = retain;
+  s.queueSeq[at] = admit(b, s, m, qos, retain);
   s.queueCount++;
   b.changes++;
 }
@@ -102,6 +118,41 @@ function dropped(b: Broker, s: Session, m: Message): void {
   b.stats.messagesDropped++;
 }
 
+/**
+ * Puts a message read back from a store into a session at start-up, keeping its sequence
+ * number: into the in-flight window when it had been sent (state FlowState.*), else queued.
+ * Call in sequence order per session. Returns false when it no longer fits the limits.
+ */
+export function restoreOutbound(b: Broker, s: Session, seq: number, m: Message, qos: number, retain: boolean, packetId: number, state: number): boolean {
+  if (seq >= s.nextSeq) s.nextSeq = seq + 1;
+  if (state !== 0 && s.flightCount < b.limits.maxInflight && !packetIdInUse(s, packetId)) {
+    let f = s.flights[s.flightCount];
+    if (f === undefined) {
+      f = { seq: 0, packetId: 0, state: 0, qos: 0, retain: false, message: NO_MESSAGE };
+      s.flights[s.flightCount] = f;
+    }
+    f.seq = seq;
+    f.packetId = packetId;
+    f.state = state;
+    f.qos = qos;
+    f.retain = retain;
+    f.message = m;
+    s.flightCount++;
+    if (packetId >= s.nextPacketId) s.nextPacketId = packetId === 65535 ? 1 : packetId + 1;
+    b.changes++;
+    return true;
+  }
+  if (state === FlowState.AWAIT_PUBCOMP || s.queueCount >= b.limits.maxQueued) return false;
+  const at = (s.queueHead + s.queueCount) % b.limits.maxQueued;
+  s.queue[at] = m;
+  s.queueQos[at] = qos;
+  s.queueRetain[at] = retain;
+  s.queueSeq[at] = seq;
+  s.queueCount++;
+  b.changes++;
+  return true;
+}
+
 /** Delivers a QoS 1/2 message (qos already capped by the subscription) to a session. */
 export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number, retain: boolean): void {
   const s = b.sessions[sessionSlot];
@@ -110,7 +161,7 @@ export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number,
     return; // SRV-IMPL-7: QoS 0 is not queued for offline sessions
   }
   if (s.conn >= 0 && s.queueCount === 0 && s.flightCount < b.limits.maxInflight) {
-    startFlight(b, s, m, qos, retain);
+    startFlight(b, s, admit(b, s, m, qos, retain), m, qos, retain);
   } else {
     enqueue(b, s, m, qos, retain);
   }
@@ -125,7 +176,7 @@ export function pumpQueue(b: Broker, s: Session): void {
     s.queue[at] = NO_MESSAGE;
     s.queueHead = (at + 1) % capacity;
     s.queueCount--;
-    startFlight(b, s, m, s.queueQos[at], s.queueRetain[at]);
+    startFlight(b, s, s.queueSeq[at], m, s.queueQos[at], s.queueRetain[at]);
   }
   if (s.queueCount === 0) s.queueDropped = 0;
 }
@@ -147,8 +198,10 @@ function findFlight(s: Session, id: number): number {
   return -1;
 }
 
-function removeFlight(s: Session, index: number): void {
+function removeFlight(b: Broker, s: Session, index: number): void {
   const f = s.flights[index];
+  const st = storeFor(b, s);
+  if (st !== undefined) st.messageDelete(s.clientId, f.seq);
   for (let i = index; i < s.flightCount - 1; i++) s.flights[i] = s.flights[i + 1];
   s.flightCount--;
   f.message = NO_MESSAGE;
@@ -173,7 +226,7 @@ export function handlePuback(b: Broker, s: Session, id: number): void {
     b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBACK for unknown packet id " + id + ".");
     return;
   }
-  removeFlight(s, i);
+  removeFlight(b, s, i);
   b.changes++;
   pumpQueue(b, s);
 }
@@ -188,6 +241,8 @@ export function handlePubrec(b: Broker, s: Session, id: number): void {
   const f = s.flights[i];
   f.state = FlowState.AWAIT_PUBCOMP;
   b.changes++;
+  const st = storeFor(b, s);
+  if (st !== undefined) st.messageReleased(s.clientId, f.seq);
   f.message = NO_MESSAGE;
   b.transport.write(s.conn, encodeAck(PacketType.PUBREL, id));
 }
@@ -199,7 +254,7 @@ export function handlePubcomp(b: Broker, s: Session, id: number): void {
     b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBCOMP for unknown packet id " + id + ".");
     return;
   }
-  removeFlight(s, i);
+  removeFlight(b, s, i);
   b.changes++;
   pumpQueue(b, s);
 }

@@ -4,6 +4,7 @@ import { encodeAck, encodePublish } from "../codec/encode";
 import { Packet } from "../codec/packet";
 import { Access, LogLevel } from "../platform";
 import { deliver, sendQos0 } from "./delivery";
+import { storeFor } from "./persist";
 import { retainedStore } from "./retained";
 import { Broker, Conn, Message, Session } from "./state";
 import { subscriptionMatch } from "./subscriptions";
@@ -100,6 +101,8 @@ export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): Publ
     s.inboundIds[s.inboundCount] = p.packetId;
     s.inboundCount++;
     b.changes++;
+    const st = storeFor(b, s);
+    if (st !== undefined) st.inboundAdd(s.clientId, p.packetId);
     b.transport.write(conn, encodeAck(PacketType.PUBREC, p.packetId));
   }
   return PublishResult.ACCEPTED;
@@ -132,6 +135,8 @@ export function handlePubrel(b: Broker, s: Session, conn: number, id: number): v
     s.inboundCount--;
     s.inboundIds[i] = s.inboundIds[s.inboundCount];
     b.changes++;
+    const st = storeFor(b, s);
+    if (st !== undefined) st.inboundDelete(s.clientId, id);
   }
   b.transport.write(conn, encodeAck(PacketType.PUBCOMP, id));
 }

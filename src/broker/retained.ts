@@ -1,5 +1,6 @@
 import { bytesLength } from "../bytes/bytes";
 import { LogLevel } from "../platform";
+import { storeOf } from "./persist";
 import { Broker, Message } from "./state";
 
 /** The retained store: one message per topic name (MQTT-3.3.1-5), bounded in count and bytes. */
@@ -8,10 +9,11 @@ function messageBytes(m: Message): number {
   return bytesLength(m.topicBytes) + bytesLength(m.payload);
 }
 
-export function retainedRemove(b: Broker, topic: string): void {
+/** Drops the retained message of a topic from memory; returns whether there was one. */
+function retainedRemove(b: Broker, topic: string): boolean {
   const key = "t" + topic;
   const slot = b.retainedIndex[key];
-  if (slot === undefined) return;
+  if (slot === undefined) return false;
   b.retainedBytes -= messageBytes(b.retained[slot]);
   delete b.retainedIndex[key];
   const last = b.retainedCount - 1;
@@ -25,6 +27,7 @@ export function retainedRemove(b: Broker, topic: string): void {
   b.changes++;
   b.stats.retained = b.retainedCount;
   b.stats.retainedBytes = b.retainedBytes;
+  return true;
 }
 
 /**
@@ -33,13 +36,21 @@ export function retainedRemove(b: Broker, topic: string): void {
  * is not retained (it is still delivered; SRV-IMPL-9) and false is returned.
  */
 export function retainedStore(b: Broker, m: Message): boolean {
-  retainedRemove(b, m.topic);
-  if (bytesLength(m.payload) === 0) return true;
+  const existed = retainedRemove(b, m.topic);
+  if (bytesLength(m.payload) === 0) {
+    const st = existed ? storeOf(b) : undefined;
+    if (st !== undefined) st.retainedDelete(m.topic);
+    return true;
+  }
   const size = messageBytes(m);
   if (b.retainedCount >= b.limits.maxRetained || b.retainedBytes + size > b.limits.maxRetainedBytes) {
     b.log.log(LogLevel.WARNING, "Retained store full (" + b.retainedCount + " messages, " + b.retainedBytes + " bytes): not retaining message on " + m.topic + ".");
+    const st = existed ? storeOf(b) : undefined;
+    if (st !== undefined) st.retainedDelete(m.topic);
     return false;
   }
+  const st = storeOf(b);
+  if (st !== undefined) st.retainedSet(m.topic, m.payload, m.qos);
   b.retained[b.retainedCount] = m;
   b.retainedIndex["t" + m.topic] = b.retainedCount;
   b.retainedCount++;

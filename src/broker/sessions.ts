@@ -1,4 +1,5 @@
 import { clearFlows } from "./delivery";
+import { storeFor } from "./persist";
 import { Broker } from "./state";
 import { subscriptionRemoveAll } from "./subscriptions";
 
@@ -18,7 +19,10 @@ export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean
     s.cleanSession = cleanSession;
     s.conn = -1;
     s.nextPacketId = 1;
+    s.nextSeq = 1;
     s.matchQos = -1;
+    const st = storeFor(b, s);
+    if (st !== undefined) st.sessionSet(clientId);
     b.sessionIndex["c" + clientId] = i;
     b.stats.sessions++;
     b.changes++;
@@ -31,6 +35,8 @@ export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean
 export function sessionDiscard(b: Broker, slot: number): void {
   const s = b.sessions[slot];
   if (!s.used) return;
+  const st = storeFor(b, s);
+  if (st !== undefined) st.sessionDelete(s.clientId);
   subscriptionRemoveAll(b, slot);
   clearFlows(s);
   delete b.sessionIndex["c" + s.clientId];

@@ -2,7 +2,7 @@ import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
 import { FrameReader, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
 import { Limits } from "../limits";
-import { Clock, Log, Policy, Transport } from "../platform";
+import { Clock, Log, Policy, Store, Transport } from "../platform";
 
 /** An application message kept by the broker (queued, in flight or retained). */
 export interface Message {
@@ -48,6 +48,8 @@ export const enum FlowState {
 
 /** An outbound QoS 1/2 message in the in-flight window. */
 export interface Flight {
+  /** Sequence number of the message in its session (the store's key). */
+  seq: number;
   packetId: number;
   state: number;
   qos: number;
@@ -69,12 +71,15 @@ export interface Session {
   hasUsername: boolean;
   username: string;
   nextPacketId: number;
+  /** Next message sequence number (see Flight.seq). */
+  nextSeq: number;
   flights: Flight[];
   flightCount: number;
   /** Ring buffer of messages waiting for the in-flight window or for the client to return. */
   queue: Message[];
   queueQos: number[];
   queueRetain: boolean[];
+  queueSeq: number[];
   queueHead: number;
   queueCount: number;
   queueDropped: number;
@@ -104,6 +109,10 @@ export interface Broker {
   log: Log;
   /** Authentication and authorisation; undefined lets everyone do everything. */
   policy: Policy | undefined;
+  /** Durable state; undefined keeps everything in memory only. */
+  store: Store | undefined;
+  /** True once a change was reported to the store and not committed yet. */
+  storeDirty: boolean;
   conns: Conn[];
   sessions: Session[];
   /** clientId → session slot, keys prefixed with "c" so no client id can clash with Object members. */
@@ -163,11 +172,13 @@ export function newSession(): Session {
     hasUsername: false,
     username: "",
     nextPacketId: 1,
+    nextSeq: 1,
     flights: [],
     flightCount: 0,
     queue: [],
     queueQos: [],
     queueRetain: [],
+    queueSeq: [],
     queueHead: 0,
     queueCount: 0,
     queueDropped: 0,
@@ -189,6 +200,8 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     clock: clock,
     log: log,
     policy: undefined,
+    store: undefined,
+    storeDirty: false,
     conns: conns,
     sessions: sessions,
     sessionIndex: {},

@@ -1,4 +1,5 @@
 import { topicMatches } from "../topics/topic";
+import { storeFor } from "./persist";
 import { Broker } from "./state";
 
 /**
@@ -26,6 +27,8 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
   if (existing >= 0) {
     b.subQos[existing] = qos;
     b.changes++;
+    const st = storeFor(b, b.sessions[session]);
+    if (st !== undefined) st.subscriptionSet(b.sessions[session].clientId, filter, qos);
     return SubResult.REPLACED;
   }
   const s = b.sessions[session];
@@ -45,6 +48,8 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
   b.subQos[slot] = qos;
   s.subscriptionCount++;
   b.changes++;
+  const st = storeFor(b, s);
+  if (st !== undefined) st.subscriptionSet(s.clientId, filter, qos);
   b.stats.subscriptions++;
   return SubResult.ADDED;
 }
@@ -64,6 +69,8 @@ function freeSlot(b: Broker, slot: number): void {
 export function subscriptionRemove(b: Broker, session: number, filter: string): boolean {
   const slot = findSubscription(b, session, filter);
   if (slot < 0) return false;
+  const st = storeFor(b, b.sessions[session]);
+  if (st !== undefined) st.subscriptionDelete(b.sessions[session].clientId, filter);
   freeSlot(b, slot);
   return true;
 }
