@@ -1,4 +1,4 @@
-import { Bytes, EMPTY_BYTES, utf8Encode } from "../bytes/bytes";
+import { Bytes, EMPTY_BYTES, bytesLength, utf8Encode } from "../bytes/bytes";
 import { ConnackCode, PACKET_NAMES, PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
 import { decodePacket } from "../codec/decode";
 import { encodeConnack, encodeEmpty } from "../codec/encode";
@@ -7,9 +7,10 @@ import { STATUS_REASONS, Status } from "../codec/status";
 import { Limits } from "../limits";
 import { Clock, Log, LogLevel, Policy, Store, Transport } from "../platform";
 import { handleConnect } from "./connect";
-import { handlePuback, handlePubcomp, handlePubrec } from "./delivery";
+import { handlePuback, handlePubcomp, handlePubrec, sendBytes } from "./delivery";
 import { PublishResult, handlePubrel, handlePublish, publishMessage } from "./publish";
 import { storeCommit } from "./persist";
+import { sysPublish } from "./sys";
 import { sessionDiscard } from "./sessions";
 import { Broker, BrokerStats, ConnState, newBrokerState } from "./state";
 export type { Broker, BrokerStats } from "./state";
@@ -38,6 +39,7 @@ export function brokerOpen(b: Broker, peer: string): number {
     c.droppedQos0 = 0;
     frameReset(c.reader);
     b.stats.connections++;
+    b.stats.connectionsTotal++;
     return i;
   }
   b.log.log(LogLevel.WARNING, "Connection from " + peer + " refused: max_connections (" + b.limits.maxConnections + ") reached.");
@@ -96,6 +98,7 @@ export function brokerData(b: Broker, conn: number, chunk: Bytes): void {
 function handleData(b: Broker, conn: number, chunk: Bytes): void {
   const c = b.conns[conn];
   if (c.state === ConnState.FREE) return;
+  b.stats.bytesReceived += bytesLength(chunk);
   const p = b.packet;
   frameFeed(c.reader, chunk);
   for (;;) {
@@ -117,7 +120,7 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
         return;
       }
       if (st === Status.UNSUPPORTED_PROTOCOL_LEVEL) {
-        b.transport.write(conn, encodeConnack(false, ConnackCode.BAD_PROTOCOL_VERSION)); // MQTT-3.1.2-2
+        sendBytes(b, conn, encodeConnack(false, ConnackCode.BAD_PROTOCOL_VERSION)); // MQTT-3.1.2-2
         closeConnection(b, conn, "unsupported protocol level " + p.protocolLevel, false);
         return;
       }
@@ -166,7 +169,7 @@ function dispatch(b: Broker, conn: number, type: number): void {
     case PacketType.UNSUBSCRIBE:
       return handleUnsubscribe(b, c, conn, p);
     case PacketType.PINGREQ:
-      b.transport.write(conn, encodeEmpty(PacketType.PINGRESP)); // MQTT-3.12.4-1
+      sendBytes(b, conn, encodeEmpty(PacketType.PINGRESP)); // MQTT-3.12.4-1
       return;
     case PacketType.DISCONNECT:
       c.hasWill = false; // MQTT-3.14.4-3
@@ -228,4 +231,10 @@ export function brokerSetPolicy(b: Broker, policy: Policy | undefined): void {
 /** Attaches durable storage; restore its contents first (restore.ts), with no store attached. */
 export function brokerSetStore(b: Broker, store: Store | undefined): void {
   b.store = store;
+}
+
+/** Publishes the $SYS topics (sys.ts); the target calls it every sys_interval seconds. */
+export function brokerSysPublish(b: Broker, version: string, uptimeSeconds: number): void {
+  sysPublish(b, version, uptimeSeconds);
+  storeCommit(b);
 }

@@ -3,7 +3,7 @@ import { ConnackCode, PROTOCOL_LEVEL_31 } from "../codec/constants";
 import { encodeConnack } from "../codec/encode";
 import { Packet } from "../codec/packet";
 import { Access, LogLevel } from "../platform";
-import { pumpQueue, resendFlights } from "./delivery";
+import { pumpQueue, resendFlights, sendBytes } from "./delivery";
 import { sessionCreate, sessionDiscard, sessionFind } from "./sessions";
 import { Broker, ConnState } from "./state";
 
@@ -15,7 +15,7 @@ const MAX_CLIENT_ID_31 = 23;
  * (MQTT-3.2.2-4), then close (MQTT-3.2.2-5).
  */
 export function refuseConnect(b: Broker, conn: number, code: number, reason: string, close: (b: Broker, conn: number, reason: string, publishWill: boolean) => void): void {
-  b.transport.write(conn, encodeConnack(false, code));
+  sendBytes(b, conn, encodeConnack(false, code));
   close(b, conn, reason, false);
 }
 
@@ -106,7 +106,7 @@ export function handleConnect(b: Broker, conn: number, p: Packet, close: (b: Bro
     "New client connected from " + c.peer + " as " + clientId + " (p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + ").",
   );
   // MQTT 3.1 has no Session Present bit (SRV-V31-3).
-  b.transport.write(conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));
+  sendBytes(b, conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));
   if (sessionPresent) {
     resendFlights(b, s); // MQTT-4.4.0-1
     pumpQueue(b, s); // SRV-OPS-8

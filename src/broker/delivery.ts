@@ -1,4 +1,4 @@
-import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
+import { Bytes, EMPTY_BYTES, bytesLength } from "../bytes/bytes";
 import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
 import { LogLevel } from "../platform";
@@ -14,7 +14,9 @@ import { Broker, FlowState, Message, Session } from "./state";
 /** Placeholder kept in free queue and flight slots so no reference outlives its use. */
 export const NO_MESSAGE: Message = { topic: "", topicBytes: EMPTY_BYTES, payload: EMPTY_BYTES, qos: 0 };
 
+/** Every write to a connection goes through here (so bytes sent are counted once). */
 export function sendBytes(b: Broker, conn: number, data: Bytes): void {
+  b.stats.bytesSent += bytesLength(data);
   b.transport.write(conn, data);
 }
 
@@ -33,7 +35,7 @@ export function sendQos0(b: Broker, conn: number, data: Bytes): void {
     return;
   }
   b.conns[conn].droppedQos0 = 0;
-  b.transport.write(conn, data);
+  sendBytes(b, conn, data);
   b.stats.messagesSent++;
 }
 
@@ -73,7 +75,7 @@ function startFlight(b: Broker, s: Session, seq: number, m: Message, qos: number
   b.changes++;
   const st = storeFor(b, s);
   if (st !== undefined) st.messageSent(s.clientId, seq, id);
-  b.transport.write(s.conn, encodePublish(m.topicBytes, m.payload, qos, false, retain, id));
+  sendBytes(b, s.conn, encodePublish(m.topicBytes, m.payload, qos, false, retain, id));
   b.stats.messagesSent++;
 }
 
@@ -186,9 +188,9 @@ export function resendFlights(b: Broker, s: Session): void {
   for (let i = 0; i < s.flightCount; i++) {
     const f = s.flights[i];
     if (f.state === FlowState.AWAIT_ACK) {
-      b.transport.write(s.conn, encodePublish(f.message.topicBytes, f.message.payload, f.qos, true, f.retain, f.packetId)); // MQTT-3.3.1-1
+      sendBytes(b, s.conn, encodePublish(f.message.topicBytes, f.message.payload, f.qos, true, f.retain, f.packetId)); // MQTT-3.3.1-1
     } else {
-      b.transport.write(s.conn, encodeAck(PacketType.PUBREL, f.packetId));
+      sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, f.packetId));
     }
   }
 }
@@ -244,7 +246,7 @@ export function handlePubrec(b: Broker, s: Session, id: number): void {
   const st = storeFor(b, s);
   if (st !== undefined) st.messageReleased(s.clientId, f.seq);
   f.message = NO_MESSAGE;
-  b.transport.write(s.conn, encodeAck(PacketType.PUBREL, id));
+  sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, id));
 }
 
 /** PUBCOMP ends a QoS 2 flow (SRV-PUB-11). */

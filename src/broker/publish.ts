@@ -3,7 +3,7 @@ import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
 import { Packet } from "../codec/packet";
 import { Access, LogLevel } from "../platform";
-import { deliver, sendQos0 } from "./delivery";
+import { deliver, sendQos0, sendBytes } from "./delivery";
 import { storeFor } from "./persist";
 import { retainedStore } from "./retained";
 import { Broker, Conn, Message, Session } from "./state";
@@ -66,7 +66,6 @@ function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos
  * path as an accepted PUBLISH (SRV-CON-3).
  */
 export function publishMessage(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean): void {
-  b.stats.messagesReceived++;
   if (retainFlag && b.limits.retainAvailable) retain(b, topic, topicBytes, payload, qos);
   route(b, topic, topicBytes, payload, qos);
 }
@@ -84,7 +83,7 @@ export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): Publ
   if (p.qos === 2) {
     // A PUBLISH repeated before PUBREL is acknowledged again but not routed again (MQTT-4.3.3-2).
     if (inboundIndex(s, p.packetId) >= 0) {
-      b.transport.write(conn, encodeAck(PacketType.PUBREC, p.packetId));
+      sendBytes(b, conn, encodeAck(PacketType.PUBREC, p.packetId));
       return PublishResult.ACCEPTED;
     }
     if (s.inboundCount >= b.limits.maxInboundQos2) return PublishResult.TOO_MANY_QOS2;
@@ -96,14 +95,14 @@ export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): Publ
   }
   // Ownership is taken once routed; only then acknowledge (SRV-OPS-5).
   if (p.qos === 1) {
-    b.transport.write(conn, encodeAck(PacketType.PUBACK, p.packetId));
+    sendBytes(b, conn, encodeAck(PacketType.PUBACK, p.packetId));
   } else if (p.qos === 2) {
     s.inboundIds[s.inboundCount] = p.packetId;
     s.inboundCount++;
     b.changes++;
     const st = storeFor(b, s);
     if (st !== undefined) st.inboundAdd(s.clientId, p.packetId);
-    b.transport.write(conn, encodeAck(PacketType.PUBREC, p.packetId));
+    sendBytes(b, conn, encodeAck(PacketType.PUBREC, p.packetId));
   }
   return PublishResult.ACCEPTED;
 }
@@ -138,5 +137,5 @@ export function handlePubrel(b: Broker, s: Session, conn: number, id: number): v
     const st = storeFor(b, s);
     if (st !== undefined) st.inboundDelete(s.clientId, id);
   }
-  b.transport.write(conn, encodeAck(PacketType.PUBCOMP, id));
+  sendBytes(b, conn, encodeAck(PacketType.PUBCOMP, id));
 }

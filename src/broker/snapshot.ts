@@ -2,7 +2,7 @@ import { Bytes, bytesCopy, bytesLength, byteAt, newWriter, utf8Decode, utf8Encod
 import { Status } from "../codec/status";
 import { validateUtf8 } from "../codec/utf8";
 import { isValidFilter } from "../topics/topic";
-import { NO_MESSAGE } from "./delivery";
+import { NO_MESSAGE, restoreOutbound } from "./delivery";
 import { retainedStore } from "./retained";
 import { sessionCreate, sessionFind } from "./sessions";
 import { Broker, FlowState, Message, Session } from "./state";
@@ -208,25 +208,6 @@ function rMessage(qos: number, keep: boolean): Message | undefined {
   };
 }
 
-function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean): void {
-  const capacity = b.limits.maxQueued;
-  if (s.queueCount >= capacity) {
-    b.stats.messagesDropped++;
-    return;
-  }
-  const at = (s.queueHead + s.queueCount) % capacity;
-  s.queue[at] = m;
-  s.queueQos[at] = qos;
-  s.queueRetain[at] = retain;
-  s.queueCount++;
-  b.changes++;
-}
-
-function flightIdUsed(s: Session, id: number): boolean {
-  for (let i = 0; i < s.flightCount; i++) if (s.flights[i].packetId === id) return true;
-  return false;
-}
-
 /**
  * One pass over the snapshot. With apply false it only checks the format; with apply true it
  * restores into b, within b's limits (what no longer fits is dropped, as when a table is full).
@@ -276,13 +257,7 @@ function restorePass(b: Broker, snapshot: Bytes, apply: boolean): SnapshotResult
       if (qos < 1 || qos > 2 || id === 0 || (state !== FlowState.AWAIT_ACK && state !== FlowState.AWAIT_PUBCOMP)) return SnapshotResult.BAD_RECORD;
       if (slot >= 0) {
         const s = b.sessions[slot];
-        if (s.flightCount < b.limits.maxInflight && !flightIdUsed(s, id)) {
-          s.flights[s.flightCount] = { packetId: id, state: state, qos: qos, retain: retain, message: m };
-          s.flightCount++;
-          b.changes++;
-        } else if (state === FlowState.AWAIT_ACK) {
-          enqueue(b, s, m, qos, retain);
-        }
+        if (!restoreOutbound(b, s, s.nextSeq, m, qos, retain, id, state)) b.stats.messagesDropped++;
       }
     } else if (tag === Tag.QUEUED) {
       if (dataEnd - pos < 2) return SnapshotResult.TRUNCATED;
@@ -291,7 +266,10 @@ function restorePass(b: Broker, snapshot: Bytes, apply: boolean): SnapshotResult
       const m = rMessage(qos, slot >= 0);
       if (m === undefined) return SnapshotResult.TRUNCATED;
       if (qos < 1 || qos > 2) return SnapshotResult.BAD_RECORD;
-      if (slot >= 0) enqueue(b, b.sessions[slot], m, qos, retain);
+      if (slot >= 0) {
+        const s = b.sessions[slot];
+        if (!restoreOutbound(b, s, s.nextSeq, m, qos, retain, 0, 0)) b.stats.messagesDropped++;
+      }
     } else if (tag === Tag.INBOUND) {
       if (dataEnd - pos < 2) return SnapshotResult.TRUNCATED;
       const id = rU16();

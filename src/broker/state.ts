@@ -100,6 +100,10 @@ export interface BrokerStats {
   messagesReceived: number;
   messagesSent: number;
   messagesDropped: number;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Connections accepted since start (for $SYS). */
+  connectionsTotal: number;
 }
 
 export interface Broker {
@@ -229,6 +233,9 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
       messagesReceived: 0,
       messagesSent: 0,
       messagesDropped: 0,
+      bytesReceived: 0,
+      bytesSent: 0,
+      connectionsTotal: 0,
     },
   };
 }

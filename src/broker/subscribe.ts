@@ -4,7 +4,7 @@ import { Packet } from "../codec/packet";
 import { Access, LogLevel } from "../platform";
 import { isValidFilter, topicMatches } from "../topics/topic";
 import { utf8Length } from "../bytes/bytes";
-import { deliver } from "./delivery";
+import { deliver, sendBytes } from "./delivery";
 import { Broker, Conn, Session } from "./state";
 import { SubResult, subscriptionAdd, subscriptionRemove } from "./subscriptions";
 
@@ -45,7 +45,7 @@ export function handleSubscribe(b: Broker, c: Conn, conn: number, p: Packet): vo
     }
     codes[i] = requested;
   }
-  b.transport.write(conn, encodeSuback(p.packetId, codes, p.count));
+  sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
   for (let i = 0; i < p.count; i++) {
     if (codes[i] !== SUBACK_FAILURE) sendRetained(b, c.session, s, p.filters[i], codes[i]);
   }
@@ -64,5 +64,5 @@ function sendRetained(b: Broker, sessionSlot: number, s: Session, filter: string
 /** UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, -5). */
 export function handleUnsubscribe(b: Broker, c: Conn, conn: number, p: Packet): void {
   for (let i = 0; i < p.count; i++) subscriptionRemove(b, c.session, p.filters[i]);
-  b.transport.write(conn, encodeAck(PacketType.UNSUBACK, p.packetId));
+  sendBytes(b, conn, encodeAck(PacketType.UNSUBACK, p.packetId));
 }
