@@ -111,7 +111,7 @@ describe("CONNECT handling (in-memory)", () => {
     expect(h.take(c)).toEqual([CONNACK_OK, "9003000301", pkt.publish("t", "x", { qos: 1, id: 1 }), "40020009"]);
   });
 
-  test("[MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3] session present flag", () => {
+  test("[MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3] [MQTT-3.1.4-3] [SRV-OPS-3] session present flag; DISCONNECT keeps a clean-session-0 session", () => {
     const h = harness();
     let c = h.open();
     h.send(c, pkt.connect("p", { clean: false }));
@@ -210,5 +210,12 @@ describe("MQTT 3.1 leniency", () => {
     const now = h.open();
     h.send(now, pkt.connect("new") + "8a06000100017400");
     expect(h.isClosed(now)).toBe(true);
+  });
+
+  test("[SRV-V31-5] a refused subscription of a 3.1 client gets 0x80 too", () => {
+    const h = harness();
+    const c = h.open();
+    h.send(c, pkt.connect("old", { name: "MQIsdp", level: 3 }) + pkt.subscribe(2, [["a/#/b", 1], ["ok", 1]]));
+    expect(h.take(c)).toEqual([CONNACK_OK, "900400028001"]);
   });
 });

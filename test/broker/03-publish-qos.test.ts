@@ -20,7 +20,7 @@ describe("PUBLISH flows (in-memory)", () => {
     expect(h.take(sub)).toEqual([pkt.publish("t/a", "m0")]);
   });
 
-  test("[MQTT-4.3.2-1] [MQTT-4.3.2-2] QoS 1: PUBACK to publisher, new packet id to subscriber, freed by PUBACK", () => {
+  test("[MQTT-4.3.2-1] [MQTT-4.3.2-2] [SRV-PUB-8] QoS 1: PUBACK to publisher, new packet id to subscriber, freed by PUBACK", () => {
     const h = harness();
     const { sub, pub } = pair(h, 1);
     h.send(pub, pkt.publish("t/a", "m1", { qos: 1, id: 300 }));
@@ -31,7 +31,7 @@ describe("PUBLISH flows (in-memory)", () => {
     expect(h.take(sub)).toEqual([pkt.publish("t/a", "m2", { qos: 1, id: 2 })]);
   });
 
-  test("[MQTT-4.3.3-2] QoS 2 inbound: PUBREC, a resent PUBLISH before PUBREL is not routed again, PUBCOMP on PUBREL", () => {
+  test("[MQTT-4.3.3-2] [SRV-OPS-6] QoS 2 inbound (routed at PUBLISH time): PUBREC, a resent PUBLISH before PUBREL is not routed again, PUBCOMP on PUBREL", () => {
     const h = harness();
     const { sub, pub } = pair(h, 2);
     h.send(pub, pkt.publish("t/a", "once", { qos: 2, id: 5 }));
@@ -52,7 +52,7 @@ describe("PUBLISH flows (in-memory)", () => {
     expect(h.take(c)).toEqual([CONNACK_OK, "7002004d"]);
   });
 
-  test("[MQTT-4.3.3-1] QoS 2 outbound: PUBREC -> PUBREL, PUBCOMP frees the id; duplicate PUBREC resends PUBREL", () => {
+  test("[MQTT-4.3.3-1] [SRV-PUB-11] QoS 2 outbound: PUBREC -> PUBREL, PUBCOMP frees the id; duplicate PUBREC resends PUBREL", () => {
     const h = harness();
     const { sub, pub } = pair(h, 2);
     h.send(pub, pkt.publish("t/a", "x", { qos: 2, id: 1 }));
@@ -142,7 +142,7 @@ describe("PUBLISH flows (in-memory)", () => {
     expect(h.take(s2)).toEqual([pkt.publish("$foo/x", "d")]);
   });
 
-  test("[SRV-IMPL-18] clients cannot publish to $SYS: acknowledged and dropped", () => {
+  test("[SRV-IMPL-18] [MQTT-3.3.5-2] clients cannot publish to $SYS: acknowledged and dropped", () => {
     const h = harness();
     const s = h.open();
     h.send(s, pkt.connect("s") + pkt.subscribe(1, [["$SYS/#", 0]]));
@@ -187,7 +187,7 @@ describe("PUBLISH flows (in-memory)", () => {
 });
 
 describe("sessions (in-memory)", () => {
-  test("[MQTT-3.1.2-4] [MQTT-3.1.2-5] [MQTT-4.4.0-1] queued and unacknowledged messages survive a reconnect; resends carry DUP and the original id", () => {
+  test("[MQTT-3.1.2-4] [MQTT-3.1.2-5] [MQTT-4.4.0-1] [MQTT-4.1.0-1] [MQTT-4.5.0-1] [SRV-OPS-4] queued and unacknowledged messages survive a reconnect; resends carry DUP and the original id", () => {
     const h = harness();
     let sub = h.open();
     h.send(sub, pkt.connect("sub", { clean: false }) + pkt.subscribe(1, [["t/#", 2]]));

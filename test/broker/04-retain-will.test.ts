@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { CONNACK_OK, harness, pkt } from "./harness";
 
 describe("retained messages (in-memory)", () => {
-  test("[MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8] stored and sent on subscribe with RETAIN=1", () => {
+  test("[MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8] [SRV-PUB-5] stored, and sent after the SUBACK with RETAIN=1", () => {
     const h = harness();
     const p = h.open();
     h.send(p, pkt.connect("p") + pkt.publish("r/a", "A", { retain: true, qos: 1, id: 1 }) + pkt.publish("r/b", "B", { retain: true }));
@@ -99,11 +99,13 @@ describe("will (in-memory)", () => {
     expect(h.take(w)).toEqual([pkt.publish("will/c", "dead", { qos: 1, id: 1 })]);
   });
 
-  test("[MQTT-3.14.4-3] [MQTT-3.1.2-10] not published after DISCONNECT", () => {
+  test("[MQTT-3.14.4-3] [MQTT-3.1.2-10] [SRV-OPS-2] not published after DISCONNECT; the server closes", () => {
     const h = harness();
     const w = watcher(h);
     const c = h.open();
-    h.send(c, pkt.connect("c", { will: { topic: "will/c", payload: "dead" } }) + pkt.disconnect);
+    h.send(c, pkt.connect("c", { will: { topic: "will/c", payload: "dead" } }) + pkt.disconnect + pkt.pingreq);
+    expect(h.isClosed(c)).toBe(true);
+    expect(h.take(c)).toEqual([CONNACK_OK]); // bytes after DISCONNECT are ignored
     h.peerClose(c);
     expect(h.take(w)).toEqual([]);
   });

@@ -46,7 +46,7 @@ describe("bad input (in-memory)", () => {
     expect(h.logs.join("\n")).toMatch(/larger than the maximum packet size/);
   });
 
-  test("[MQTT-3.1.4-1] malformed CONNECT (password without user name) closes without CONNACK", () => {
+  test("[MQTT-3.1.4-1] [MQTT-3.2.2-6] malformed CONNECT (password without user name) closes without CONNACK", () => {
     const h = harness();
     const c = h.open();
     h.send(c, "100e00044d5154540442003c0002" + "6964"); // flags 0x42: password, clean, no user name
