@@ -85,3 +85,17 @@ export interface Store {
   inboundDelete(clientId: string, packetId: number): void;
   commit(): void;
 }
+
+/**
+ * An index over the subscription table, for routing that does not scan every subscription.
+ * Slots are the subscription table's; the index holds only slot numbers and filters.
+ * Without one the broker scans the table (smallest code, right for small boards).
+ */
+export interface SubscriptionIndex {
+  add(slot: number, filter: string): void;
+  remove(slot: number, filter: string): void;
+  /** Writes the slots whose filter matches topic into out; returns how many. */
+  match(topic: string, out: number[]): number;
+  /** The slots whose filter is exactly filter, into out; returns how many. */
+  exact(filter: string, out: number[]): number;
+}

@@ -5,12 +5,13 @@ import { encodeConnack, encodeEmpty } from "../codec/encode";
 import { frameFeed, frameNext, frameReset } from "../codec/frameReader";
 import { STATUS_REASONS, Status } from "../codec/status";
 import { Limits } from "../limits";
-import { Clock, Log, LogLevel, Policy, Store, Transport } from "../platform";
+import { Clock, Log, LogLevel, Policy, Store, SubscriptionIndex, Transport } from "../platform";
 import { handleConnect } from "./connect";
 import { handlePuback, handlePubcomp, handlePubrec, sendBytes } from "./delivery";
 import { PublishResult, handlePubrel, handlePublish, publishMessage } from "./publish";
 import { storeCommit } from "./persist";
 import { sysPublish } from "./sys";
+import { subscriptionSetIndex } from "./subscriptions";
 import { sessionDiscard } from "./sessions";
 import { Broker, BrokerStats, ConnState, newBrokerState } from "./state";
 export type { Broker, BrokerStats } from "./state";
@@ -237,4 +238,9 @@ export function brokerSetStore(b: Broker, store: Store | undefined): void {
 export function brokerSysPublish(b: Broker, version: string, uptimeSeconds: number): void {
   sysPublish(b, version, uptimeSeconds);
   storeCommit(b);
+}
+
+/** Routes through a subscription index (topics/topicTree.ts on hosts) instead of a table scan. */
+export function brokerSetSubscriptionIndex(b: Broker, index: SubscriptionIndex | undefined): void {
+  subscriptionSetIndex(b, index);
 }

@@ -2,7 +2,7 @@ import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
 import { FrameReader, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
 import { Limits } from "../limits";
-import { Clock, Log, Policy, Store, Transport } from "../platform";
+import { Clock, Log, Policy, Store, SubscriptionIndex, Transport } from "../platform";
 
 /** An application message kept by the broker (queued, in flight or retained). */
 export interface Message {
@@ -89,6 +89,12 @@ export interface Session {
   subscriptionCount: number;
   /** Scratch for routing: highest granted QoS among matching subscriptions, -1 if none. */
   matchQos: number;
+  /**
+   * Connected with protocol level 0x83/0x84, the mark of a broker bridging to us (SRV-V31-11,
+   * our choice): its own messages are not routed back to it and deliveries keep their RETAIN
+   * flag, as mosquitto treats bridges.
+   */
+  bridge: boolean;
 }
 
 export interface BrokerStats {
@@ -106,6 +112,26 @@ export interface BrokerStats {
   connectionsTotal: number;
 }
 
+/** Origin of a message the broker publishes itself (wills, $SYS); connections are >= 0. */
+export const ORIGIN_BROKER = -1;
+
+/**
+ * An optional add-on driven by the broker (the bridges of src/bridge). The broker reaches it
+ * only through this record, so a build that never installs one carries none of its code.
+ */
+export interface BrokerExtension {
+  /**
+   * Every message the broker accepted, once routed. origin: the publishing connection slot,
+   * ORIGIN_BROKER, or a value below ORIGIN_BROKER that the extension gave when it published.
+   * topicBytes and payload may be views of a receive buffer: copy them to keep them.
+   */
+  message(topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retain: boolean, origin: number): void;
+  /** Called from brokerTick. */
+  tick(now: number): void;
+  /** Called from brokerShutdown. */
+  shutdown(): void;
+}
+
 export interface Broker {
   limits: Limits;
   transport: Transport;
@@ -115,6 +141,8 @@ export interface Broker {
   policy: Policy | undefined;
   /** Durable state; undefined keeps everything in memory only. */
   store: Store | undefined;
+  /** Bridges (src/bridge), or undefined. */
+  extension: BrokerExtension | undefined;
   /** True once a change was reported to the store and not committed yet. */
   storeDirty: boolean;
   conns: Conn[];
@@ -129,6 +157,10 @@ export interface Broker {
   subTop: number;
   subFree: number[];
   subFreeCount: number;
+  /** Index for routing; undefined = scan the table. */
+  subIndex: SubscriptionIndex | undefined;
+  /** Slots found by the index (scratch). */
+  subFound: number[];
   retained: Message[];
   retainedCount: number;
   /** topic → retained slot, keys prefixed with "t". */
@@ -190,6 +222,7 @@ export function newSession(): Session {
     inboundCount: 0,
     subscriptionCount: 0,
     matchQos: -1,
+    bridge: false,
   };
 }
 
@@ -205,6 +238,7 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     log: log,
     policy: undefined,
     store: undefined,
+    extension: undefined,
     storeDirty: false,
     conns: conns,
     sessions: sessions,
@@ -215,6 +249,8 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     subTop: 0,
     subFree: [],
     subFreeCount: 0,
+    subIndex: undefined,
+    subFound: [],
     retained: [],
     retainedCount: 0,
     retainedIndex: {},

@@ -1,10 +1,12 @@
+import { SubscriptionIndex } from "../platform";
 import { topicMatches } from "../topics/topic";
 import { storeFor } from "./persist";
 import { Broker } from "./state";
 
 /**
- * The subscription table: one flat, bounded table for all sessions, scanned when routing.
- * For the table sizes of small boards a scan is smaller and about as fast as a tree.
+ * The subscription table: one flat, bounded table for all sessions. Routing scans it unless
+ * the target installed a SubscriptionIndex (a topic tree on hosts); for the table sizes of
+ * small boards a scan is smaller and about as fast.
  */
 
 export const enum SubResult {
@@ -15,6 +17,11 @@ export const enum SubResult {
 }
 
 function findSubscription(b: Broker, session: number, filter: string): number {
+  if (b.subIndex !== undefined) {
+    const n = b.subIndex.exact(filter, b.subFound);
+    for (let k = 0; k < n; k++) if (b.subSession[b.subFound[k]] === session) return b.subFound[k];
+    return -1;
+  }
   for (let i = 0; i < b.subTop; i++) {
     if (b.subSession[i] === session && b.subFilter[i] === filter) return i;
   }
@@ -46,6 +53,7 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
   b.subSession[slot] = session;
   b.subFilter[slot] = filter;
   b.subQos[slot] = qos;
+  if (b.subIndex !== undefined) b.subIndex.add(slot, filter);
   s.subscriptionCount++;
   b.changes++;
   const st = storeFor(b, s);
@@ -55,6 +63,7 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
 }
 
 function freeSlot(b: Broker, slot: number): void {
+  if (b.subIndex !== undefined) b.subIndex.remove(slot, b.subFilter[slot]);
   b.sessions[b.subSession[slot]].subscriptionCount--;
   b.stats.subscriptions--;
   b.subSession[slot] = -1;
@@ -88,17 +97,37 @@ export function subscriptionRemoveAll(b: Broker, session: number): void {
  * Returns how many sessions matched; the caller resets matchQos to -1 after use.
  */
 export function subscriptionMatch(b: Broker, topic: string): number {
+  if (b.subIndex !== undefined) {
+    const found = b.subIndex.match(topic, b.subFound);
+    let count = 0;
+    for (let k = 0; k < found; k++) count = matched(b, b.subFound[k], count);
+    return count;
+  }
   let count = 0;
   for (let i = 0; i < b.subTop; i++) {
-    const session = b.subSession[i];
-    if (session < 0) continue;
+    if (b.subSession[i] < 0) continue;
     if (!topicMatches(b.subFilter[i], topic)) continue;
-    const s = b.sessions[session];
-    if (s.matchQos < 0) {
-      b.matched[count] = session;
-      count++;
-    }
-    if (b.subQos[i] > s.matchQos) s.matchQos = b.subQos[i];
+    count = matched(b, i, count);
   }
   return count;
+}
+
+/** Notes that subscription slot i matched; returns the new count of matched sessions. */
+function matched(b: Broker, i: number, count: number): number {
+  const session = b.subSession[i];
+  const s = b.sessions[session];
+  let n = count;
+  if (s.matchQos < 0) {
+    b.matched[n] = session;
+    n++;
+  }
+  if (b.subQos[i] > s.matchQos) s.matchQos = b.subQos[i];
+  return n;
+}
+
+/** Installs a routing index (before any subscription exists, or indexing those that do). */
+export function subscriptionSetIndex(b: Broker, index: SubscriptionIndex | undefined): void {
+  b.subIndex = index;
+  if (index === undefined) return;
+  for (let i = 0; i < b.subTop; i++) if (b.subSession[i] >= 0) index.add(i, b.subFilter[i]);
 }

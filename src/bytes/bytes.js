@@ -15,8 +15,10 @@ export function bytesView(b, start, end) {
   return b.subarray(start, end);
 }
 
+// Copies go through the Uint8Array constructor: on Espruino, Uint8Array.prototype.slice
+// returns a plain Array (one variable per byte: 201 variables for 200 bytes, measured).
 export function bytesCopy(b, start, end) {
-  return b.slice(start, end);
+  return new Uint8Array(b.subarray(start, end));
 }
 
 export function bytesFromArray(a, n) {
@@ -159,5 +161,5 @@ export function writerString(w, s) {
 }
 
 export function writerTake(w) {
-  return w.buf.slice(0, w.pos);
+  return new Uint8Array(w.buf.subarray(0, w.pos));
 }

@@ -1,6 +1,7 @@
 // In-memory harness: the broker core with a recording Transport and a manual Clock, so a
 // broker test is "send bytes, expect bytes" with no sockets (as aedes' duplex-pair setup).
-import { createBroker, brokerOpen, brokerData, brokerClosed, brokerTick, Broker } from "../../src/broker/broker";
+import { createBroker, brokerOpen, brokerData, brokerClosed, brokerTick, brokerSetSubscriptionIndex, Broker } from "../../src/broker/broker";
+import { createTopicTree } from "../../src/topics/topicTree";
 import { DEFAULT_LIMITS, Limits, mergeLimits } from "../../src/limits";
 import type { Bytes } from "../../src/bytes/bytes";
 
@@ -18,7 +19,8 @@ export interface Harness {
   pending: number[];
 }
 
-export function harness(overrides: Partial<Limits> = {}): Harness {
+/** overrides: limits; tree: route through the topic tree index instead of the table scan. */
+export function harness(overrides: Partial<Limits> = {}, tree = false): Harness {
   const writes: string[][] = [];
   const closed: boolean[] = [];
   const logs: string[] = [];
@@ -37,6 +39,7 @@ export function harness(overrides: Partial<Limits> = {}): Harness {
   };
   const limits = mergeLimits(mergeLimits(DEFAULT_LIMITS, { maxConnections: 16, maxSessions: 16 }), overrides);
   const broker = createBroker(limits, transport, { now: () => now.ms }, { log: (_l: number, m: string) => logs.push(m) });
+  if (tree) brokerSetSubscriptionIndex(broker, createTopicTree());
   return {
     broker,
     logs,
