@@ -25,13 +25,19 @@ export function createBroker(limits: Limits, transport: Transport, clock: Clock,
   return newBrokerState(limits, transport, clock, log);
 }
 
-/** A new network connection; returns its slot, or -1 when max_connections is reached. */
-export function brokerOpen(b: Broker, peer: string): number {
+/**
+ * A new network connection; returns its slot, or -1 when max_connections is reached.
+ * `identity`, when given and not "", is a user name the transport has authenticated (the
+ * Common Name of a verified TLS client certificate, use_identity_as_username): it replaces the
+ * user name of the CONNECT, and the password is not checked.
+ */
+export function brokerOpen(b: Broker, peer: string, identity?: string): number {
   for (let i = 0; i < b.conns.length; i++) {
     const c = b.conns[i];
     if (c.state !== ConnState.FREE) continue;
     c.state = ConnState.NEW;
     c.peer = peer;
+    c.identity = identity === undefined ? "" : identity;
     c.session = -1;
     c.openedAt = b.clock.now();
     c.lastPacketAt = c.openedAt;
@@ -199,11 +205,13 @@ export function brokerTick(b: Broker): void {
       }
     }
   }
+  if (b.extension !== undefined) b.extension.tick(now);
   storeCommit(b);
 }
 
 /** Closes every connection (no wills: the broker, not the clients, is going away). */
 export function brokerShutdown(b: Broker): void {
+  if (b.extension !== undefined) b.extension.shutdown();
   for (let i = 0; i < b.conns.length; i++) {
     if (b.conns[i].state !== ConnState.FREE) {
       b.conns[i].hasWill = false;

@@ -34,6 +34,10 @@ function generateClientId(b: Broker): string {
  */
 export function handleConnect(b: Broker, conn: number, p: Packet, close: (b: Broker, conn: number, reason: string, publishWill: boolean) => void): void {
   const c = b.conns[conn];
+  // Level 0x83/0x84 (bit 7 set) marks a broker bridging to us (SRV-V31-11, our choice, as
+  // mosquitto): level 3/4 rules otherwise, plus the bridge treatment of Session.bridge.
+  const bridge = p.protocolLevel >= 128;
+  if (bridge) p.protocolLevel -= 128;
   let clientId = p.clientId;
   const idLength = utf8Length(clientId);
   if (idLength === 0) {
@@ -48,12 +52,14 @@ export function handleConnect(b: Broker, conn: number, p: Packet, close: (b: Bro
     return refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, "client id longer than " + (p.protocolLevel === PROTOCOL_LEVEL_31 ? MAX_CLIENT_ID_31 : b.limits.maxClientIdLength) + " bytes", close); // MQTT-3.1.3-9
   }
 
+  // use_identity_as_username: the transport vouched for a user name (a verified client
+  // certificate). It replaces the CONNECT's, and no password is checked (as in mosquitto).
+  const hasIdentity = c.identity !== "";
+  const hasUsername = hasIdentity || p.hasUsername;
+  const username = hasIdentity ? c.identity : p.username;
   if (b.policy !== undefined) {
-    // SRV-CON-7: credentials, then the will topic must be writable (as mosquitto does).
-    let code = b.policy.authenticate(clientId, p.hasUsername, p.username, p.hasPassword, p.password);
-    if (code === ConnackCode.ACCEPTED && p.willFlag && !b.policy.allow(clientId, p.hasUsername, p.username, p.willTopic, Access.WRITE)) {
-      code = ConnackCode.NOT_AUTHORIZED;
-    }
+    // SRV-CON-7: credentials.
+    const code = hasIdentity ? ConnackCode.ACCEPTED : b.policy.authenticate(clientId, p.hasUsername, p.username, p.hasPassword, p.password);
     if (code !== ConnackCode.ACCEPTED) {
       const why = code === ConnackCode.BAD_USERNAME_OR_PASSWORD ? "bad user name or password" : "not authorised";
       b.log.log(LogLevel.NOTICE, "Client " + clientId + " from " + c.peer + " refused: " + why + " (CONNACK " + code + ").");
@@ -87,14 +93,20 @@ export function handleConnect(b: Broker, conn: number, p: Packet, close: (b: Bro
 
   const s = b.sessions[slot];
   s.conn = conn;
-  s.hasUsername = p.hasUsername;
-  s.username = p.username;
+  s.bridge = bridge;
+  s.hasUsername = hasUsername;
+  s.username = username;
   c.state = ConnState.CONNECTED;
   c.session = slot;
   c.protocolLevel = p.protocolLevel;
   c.keepAliveMs = p.keepAlive * 1000;
   c.hasWill = p.willFlag; // MQTT-3.1.2-8
-  if (p.willFlag) {
+  if (p.willFlag && b.policy !== undefined && !b.policy.allow(clientId, hasUsername, username, p.willTopic, Access.WRITE)) {
+    // As mosquitto: the connection is accepted, but a will it may not publish is dropped.
+    b.log.log(LogLevel.NOTICE, "Client " + clientId + " may not publish its will on " + p.willTopic + ": will dropped.");
+    c.hasWill = false;
+  }
+  if (c.hasWill) {
     c.willTopic = p.willTopic;
     c.willTopicBytes = utf8Encode(p.willTopic);
     c.willPayload = bytesCopy(p.willPayload, 0, bytesLength(p.willPayload));
@@ -103,7 +115,7 @@ export function handleConnect(b: Broker, conn: number, p: Packet, close: (b: Bro
   }
   b.log.log(
     LogLevel.NOTICE,
-    "New client connected from " + c.peer + " as " + clientId + " (p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + ").",
+    "New client connected from " + c.peer + " as " + clientId + " (p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + (bridge ? ", bridge" : "") + ").",
   );
   // MQTT 3.1 has no Session Present bit (SRV-V31-3).
   sendBytes(b, conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));

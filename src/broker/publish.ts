@@ -6,7 +6,7 @@ import { Access, LogLevel } from "../platform";
 import { deliver, sendQos0, sendBytes } from "./delivery";
 import { storeFor } from "./persist";
 import { retainedStore } from "./retained";
-import { Broker, Conn, Message, Session } from "./state";
+import { Broker, Conn, Message, ORIGIN_BROKER, Session } from "./state";
 import { subscriptionMatch } from "./subscriptions";
 
 /** What became of an inbound PUBLISH; anything but ACCEPTED closes the connection. */
@@ -22,8 +22,11 @@ export const enum PublishResult {
  * session at min(message QoS, highest granted QoS) (MQTT-3.3.5-1, MQTT-3.8.4-6), with
  * RETAIN = 0 (MQTT-3.3.1-9). QoS 0 copies are encoded once and shared; the message is
  * copied out of the receive buffer only when a QoS 1/2 copy has to be kept.
+ * Bridge sessions (Session.bridge) never get their own messages back and keep the RETAIN
+ * flag as published; then the extension (bridges) sees the message. origin: see
+ * BrokerExtension.message.
  */
-export function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number): void {
+export function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
   const count = subscriptionMatch(b, topic);
   let qos0Bytes: Bytes | undefined = undefined;
   let kept: Message | undefined = undefined;
@@ -31,10 +34,16 @@ export function route(b: Broker, topic: string, topicBytes: Bytes, payload: Byte
     const s = b.sessions[b.matched[i]];
     const granted = s.matchQos;
     s.matchQos = -1;
+    if (s.bridge && s.conn === origin) continue;
     if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, topic, Access.READ)) continue;
     const q = qos < granted ? qos : granted;
+    const r = s.bridge && retainFlag;
     if (q === 0) {
       if (s.conn < 0) continue; // SRV-IMPL-7
+      if (r) {
+        sendQos0(b, s.conn, encodePublish(topicBytes, payload, 0, false, true, 0));
+        continue;
+      }
       if (qos0Bytes === undefined) qos0Bytes = encodePublish(topicBytes, payload, 0, false, false, 0);
       sendQos0(b, s.conn, qos0Bytes);
     } else {
@@ -46,9 +55,10 @@ export function route(b: Broker, topic: string, topicBytes: Bytes, payload: Byte
           qos: qos,
         };
       }
-      deliver(b, b.matched[i], kept, q, false);
+      deliver(b, b.matched[i], kept, q, r);
     }
   }
+  if (b.extension !== undefined) b.extension.message(topic, topicBytes, payload, qos, retainFlag, origin);
 }
 
 /** Applies RETAIN = 1 (MQTT-3.3.1-5, -7, -10, -11) for a message the broker accepted. */
@@ -66,8 +76,13 @@ function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos
  * path as an accepted PUBLISH (SRV-CON-3).
  */
 export function publishMessage(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean): void {
+  publishFrom(b, topic, topicBytes, payload, qos, retainFlag, ORIGIN_BROKER);
+}
+
+/** publishMessage for a message that came from elsewhere (a bridge): origin as in BrokerExtension.message. */
+export function publishFrom(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
   if (retainFlag && b.limits.retainAvailable) retain(b, topic, topicBytes, payload, qos);
-  route(b, topic, topicBytes, payload, qos);
+  route(b, topic, topicBytes, payload, qos, retainFlag, origin);
 }
 
 function inboundIndex(s: Session, id: number): number {
@@ -91,7 +106,7 @@ export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): Publ
   b.stats.messagesReceived++;
   if (accept(b, s, p)) {
     if (p.retain) retain(b, p.topic, p.topicBytes, p.payload, p.qos);
-    route(b, p.topic, p.topicBytes, p.payload, p.qos);
+    route(b, p.topic, p.topicBytes, p.payload, p.qos, p.retain, conn);
   }
   // Ownership is taken once routed; only then acknowledge (SRV-OPS-5).
   if (p.qos === 1) {

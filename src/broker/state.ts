@@ -22,6 +22,11 @@ export const enum ConnState {
 export interface Conn {
   state: number;
   peer: string;
+  /**
+   * A user name the transport has already authenticated (use_identity_as_username: the Common
+   * Name of a verified TLS client certificate); "" = none.
+   */
+  identity: string;
   reader: FrameReader;
   /** Session slot, -1 until CONNECT is accepted. */
   session: number;
@@ -183,6 +188,7 @@ export function newConn(maxPacketSize: number): Conn {
   return {
     state: ConnState.FREE,
     peer: "",
+    identity: "",
     reader: newFrameReader(maxPacketSize),
     session: -1,
     protocolLevel: 0,

@@ -81,7 +81,9 @@ function decodeConnect(p: Packet): Status {
   if (bodyEnd - pos < 1) return Status.TRUNCATED;
   p.protocolLevel = byteAt(body, pos);
   pos++;
-  if (p.protocolLevel !== expectedLevel) return Status.UNSUPPORTED_PROTOCOL_LEVEL; // MQTT-3.1.2-2
+  // MQTT-3.1.2-2; the level with bit 7 set (0x83, 0x84) marks a bridge (SRV-V31-11): decoded
+  // as is, the broker decides.
+  if (p.protocolLevel !== expectedLevel && p.protocolLevel !== expectedLevel + 128) return Status.UNSUPPORTED_PROTOCOL_LEVEL;
   if (bodyEnd - pos < 3) return Status.TRUNCATED;
   const flags = byteAt(body, pos);
   pos++;

@@ -1,10 +1,14 @@
 import { Command, InvalidArgumentError } from "commander";
 import { version } from "../../package.json";
-import { brokerStats } from "../../src/broker/broker";
+import { Broker, brokerStats } from "../../src/broker/broker";
 import { Log, LogLevel } from "../../src/platform";
 import { CliOptions, Config, loadConfig } from "./config";
 import { createLogger } from "./logger";
+import { ListenError } from "./listeners";
 import { RunningServer, startServer } from "./server";
+import { loadSecurity, startPersistence, startSys } from "./features";
+import { passwdCommand } from "./passwdCommand";
+import { SqliteStore } from "./persistence/sqliteStore";
 
 export const VERSION: string = version;
 
@@ -16,12 +20,15 @@ export function buildProgram(): Command {
   return new Command("midge")
     .description("Midge, a small MQTT 3.1.1 broker")
     .version(VERSION, "-V, --version")
+    // Options after a subcommand belong to it (`midge passwd -c FILE USER`), not to the broker.
+    .enablePositionalOptions()
     .option("-p, --port <port>", "TCP port to listen on, 0 = any free port (default: 1883)", parsePort)
     .option("--host <address>", "address to listen on (default: 0.0.0.0)")
     .option("-c, --config <file>", "configuration file in mosquitto.conf syntax")
     .option("-b, --board <name|file>", "board profile: a name from boards/ or a JSON file (default: host)")
     .option("-v, --verbose", "log everything, debug messages included")
-    .action((options: CliOptions) => runBroker(options));
+    .action((options: CliOptions) => runBroker(options))
+    .addCommand(passwdCommand());
 }
 
 /** Entry point of dist/node/midge.js; bin/midge.js calls it with process.argv. */
@@ -76,18 +83,35 @@ async function runBroker(options: CliOptions): Promise<void> {
       `${signal}: ${s.connections} connections, ${s.sessions} sessions, ${s.subscriptions} subscriptions, ` +
         `${s.retained} retained, ${s.messagesReceived} messages received, ${s.messagesSent} sent`,
     );
-    server.stop().then(() => process.exit(0));
+    server.stop().then(() => {
+      stopSys();
+      if (store !== null) (store as SqliteStore).close();
+      process.exit(0);
+    });
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
 
+  const security = loadSecurity(config.security);
+  if (!security.ok) return fatal(security.error);
+  let store: SqliteStore | null = null;
+  let stopSys = (): void => {};
+  const prepare = (broker: Broker): void => {
+    store = startPersistence(broker, config.persistence, log);
+    stopSys = startSys(broker, config.sysInterval, VERSION);
+  };
   try {
-    server = await startServer(config.limits, config.port, config.host, log);
+    server = await startServer(config.limits, config.listeners, log, security.policy, prepare);
   } catch (e) {
-    return fatal(`cannot listen on ${config.host}:${config.port}: ${listenError(e as NodeJS.ErrnoException)}`);
+    if (!(e instanceof ListenError)) throw e;
+    return fatal(`cannot listen on ${e.listener.host}:${e.listener.port}: ${listenError(e.cause)}`);
   }
-  const family = server.address.family === "IPv6" ? "ipv6" : "ipv4";
-  log.log(LogLevel.NOTICE, `Opening ${family} listen socket on port ${server.address.port}.`);
+  for (const l of server.listeners) {
+    // mosquitto's wording: "ipv4"/"ipv6" for MQTT listeners (TLS or not), "websockets" for the others.
+    const kind = l.config.protocol === "websockets" ? "websockets" : l.address.family === "IPv6" ? "ipv6" : "ipv4";
+    const tls = l.config.certfile === "" ? "" : ` (TLS${l.config.requireCertificate ? ", client certificates required" : ""})`;
+    log.log(LogLevel.NOTICE, `Opening ${kind} listen socket on port ${l.address.port}.${tls}`);
+  }
   log.log(LogLevel.NOTICE, `midge version ${VERSION} running`);
 }
 

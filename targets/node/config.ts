@@ -1,5 +1,7 @@
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { createSecureContext } from "node:tls";
 import { Limits, mergeLimits } from "../../src/limits";
 import { LogLevel } from "../../src/platform";
 import { Board, DEFAULT_BOARD, loadBoard } from "./boards";
@@ -14,12 +16,54 @@ const MAX_PACKET_SIZE = 268435460;
 const MIN_PACKET_SIZE = 20;
 const MAX_MESSAGE_SIZE = 268435455;
 
+/**
+ * One listener: a `listener` line and the options that follow it (mosquitto's per-listener
+ * options), or the default listener (`port` / `bind_address`, or per-listener options before
+ * any `listener` line).
+ */
+export interface ListenerConfig {
+  /** -1 = not set (1883, or --port for the first listener). */
+  port: number;
+  /** "" = not set (0.0.0.0, or --host for the first listener). */
+  host: string;
+  /** "mqtt" (MQTT over TCP) or "websockets" (MQTT over WebSocket). */
+  protocol: string;
+  /** Absolute paths, "" = not set. certfile and keyfile together make the listener TLS. */
+  certfile: string;
+  keyfile: string;
+  cafile: string;
+  /** Clients must present a certificate signed by cafile. */
+  requireCertificate: boolean;
+  /** The client certificate's Common Name becomes the MQTT user name. */
+  useIdentityAsUsername: boolean;
+  /** Line that opened the listener in the config file (0 = none). */
+  line: number;
+}
+
+/** A plain MQTT listener; `overrides` sets the other fields. */
+export function listenerConfig(port: number, host: string, overrides?: Partial<ListenerConfig>): ListenerConfig {
+  const l: ListenerConfig = {
+    port: port,
+    host: host,
+    protocol: "mqtt",
+    certfile: "",
+    keyfile: "",
+    cafile: "",
+    requireCertificate: false,
+    useIdentityAsUsername: false,
+    line: 0,
+  };
+  return overrides === undefined ? l : { ...l, ...overrides };
+}
+
 /** What one configuration file says; unset values stay at their sentinel. */
 export interface ConfigFile {
-  /** -1 = not set. */
+  /** The first listener's port; -1 = not set. */
   port: number;
-  /** "" = not set. */
+  /** The first listener's address; "" = not set. */
   host: string;
+  /** Every listener, in file order (the first one's port and host are also port and host above). */
+  listeners: ListenerConfig[];
   board: Board | null;
   /** Limits set by options, laid over the board's. */
   limits: Partial<Limits>;
@@ -28,8 +72,41 @@ export interface ConfigFile {
   /** null = no log_dest line (stderr). */
   logDest: { stdout: boolean; stderr: boolean } | null;
   connectionMessages: boolean;
+  security: SecurityConfig;
+  persistence: PersistenceConfig;
+  /** Seconds between $SYS updates; 0 = none. */
+  sysInterval: number;
   /** "file:line: message" for accepted lines that do nothing in Midge. */
   warnings: string[];
+}
+
+/** allow_anonymous, password_file, acl_file. Paths are absolute; "" = not set. */
+export interface SecurityConfig {
+  allowAnonymous: boolean;
+  passwordFile: string;
+  aclFile: string;
+}
+
+/** persistence, persistence_location, persistence_file, persistence_mode, autosave_interval. */
+export interface PersistenceConfig {
+  enabled: boolean;
+  /** Directory of the store; "" = the current directory. */
+  location: string;
+  file: string;
+  mode: "durable" | "relaxed";
+  /** Relaxed mode: seconds between commits. */
+  autosaveInterval: number;
+}
+
+/** $SYS updates every 10 s unless sys_interval says otherwise (mosquitto's default). */
+export const DEFAULT_SYS_INTERVAL = 10;
+
+export function defaultSecurity(): SecurityConfig {
+  return { allowAnonymous: true, passwordFile: "", aclFile: "" };
+}
+
+export function defaultPersistence(): PersistenceConfig {
+  return { enabled: false, location: "", file: "midge.db", mode: "durable", autosaveInterval: 1 };
 }
 
 export type ParseResult = { ok: true; file: ConfigFile } | { ok: false; error: string };
@@ -45,11 +122,17 @@ export interface CliOptions {
 
 /** Everything the Node target needs to start. */
 export interface Config {
+  /** The first listener's port and address (the ones --port and --host set). */
   port: number;
   host: string;
+  /** At least one; port and host filled in (no -1, no ""). */
+  listeners: ListenerConfig[];
   board: Board;
   limits: Limits;
   log: LogOptions;
+  security: SecurityConfig;
+  persistence: PersistenceConfig;
+  sysInterval: number;
   /** Path of the file read, or "" for defaults only. */
   configFile: string;
   warnings: string[];
@@ -66,6 +149,11 @@ interface LineState {
   /** Line of the `listener` option, and of a `port` / `bind_address` option (0 = none). */
   listenerLine: number;
   portLine: number;
+  /** First per-listener option before any `listener` line, and its line (0 = none). */
+  defaultOption: string;
+  defaultOptionLine: number;
+  /** Per listener (same index as file.listeners): option name → line it was last set on. */
+  optionLines: Record<string, number>[];
 }
 
 type Apply = (s: LineState, option: string, args: string[]) => string;
@@ -145,8 +233,81 @@ const OPTIONS: Record<string, OptionSpec> = {
       return "";
     },
   },
+  allow_anonymous: { min: 1, max: 1, apply: (s, o, a) => boolOption(o, a[0], (v) => { s.file.security.allowAnonymous = v; }) },
+  password_file: { min: 1, max: 1, apply: (s, o, a) => readablePath(o, a[0], s, (p) => (s.file.security.passwordFile = p)) },
+  acl_file: { min: 1, max: 1, apply: (s, o, a) => readablePath(o, a[0], s, (p) => (s.file.security.aclFile = p)) },
+  persistence: { min: 1, max: 1, apply: (s, o, a) => boolOption(o, a[0], (v) => { s.file.persistence.enabled = v; }) },
+  persistence_location: {
+    min: 1,
+    max: 1,
+    apply: (s, _o, a) => {
+      s.file.persistence.location = resolve(s.baseDir, a[0]);
+      return "";
+    },
+  },
+  persistence_file: {
+    min: 1,
+    max: 1,
+    apply: (s, o, a) => {
+      if (a[0].indexOf("/") >= 0) return `'${o}' is a file name; put the directory in persistence_location`;
+      s.file.persistence.file = a[0];
+      return "";
+    },
+  },
+  persistence_mode: {
+    min: 1,
+    max: 1,
+    apply: (s, o, a) => {
+      if (a[0] !== "durable" && a[0] !== "relaxed") return `'${o}' must be durable or relaxed, got '${a[0]}'`;
+      s.file.persistence.mode = a[0];
+      return "";
+    },
+  },
+  autosave_interval: {
+    min: 1,
+    max: 1,
+    apply: (s, o, a) => intOption(o, a[0], 1, 86400, (n) => {
+      s.file.persistence.autosaveInterval = n;
+      return "";
+    }),
+  },
+  sys_interval: {
+    min: 1,
+    max: 1,
+    apply: (s, o, a) => intOption(o, a[0], 0, 86400, (n) => {
+      s.file.sysInterval = n;
+      return "";
+    }),
+  },
   log_type: { min: 1, max: 1, apply: applyLogType },
   log_dest: { min: 1, max: 1, apply: applyLogDest },
+  // Per-listener options: they apply to the listener opened by the last `listener` line.
+  protocol: {
+    min: 1,
+    max: 1,
+    apply: listenerOption((l, option, value) => {
+      if (value !== "mqtt" && value !== "websockets") return `'${option}' must be mqtt or websockets, got '${value}'`;
+      l.protocol = value;
+      return "";
+    }),
+  },
+  certfile: { min: 1, max: 1, apply: listenerOption((l, o, v, s) => readablePath(o, v, s, (p) => (l.certfile = p))) },
+  keyfile: { min: 1, max: 1, apply: listenerOption((l, o, v, s) => readablePath(o, v, s, (p) => (l.keyfile = p))) },
+  cafile: { min: 1, max: 1, apply: listenerOption((l, o, v, s) => readablePath(o, v, s, (p) => (l.cafile = p))) },
+  require_certificate: {
+    min: 1,
+    max: 1,
+    apply: listenerOption((l, o, v) => boolOption(o, v, (b) => {
+      l.requireCertificate = b;
+    })),
+  },
+  use_identity_as_username: {
+    min: 1,
+    max: 1,
+    apply: listenerOption((l, o, v) => boolOption(o, v, (b) => {
+      l.useIdentityAsUsername = b;
+    })),
+  },
 };
 
 /**
@@ -154,16 +315,13 @@ const OPTIONS: Record<string, OptionSpec> = {
  * mosquitto.conf fails with "not supported" rather than "unknown".
  */
 const MOSQUITTO_ONLY = [
-  "acl_file", "allow_anonymous", "allow_duplicate_messages", "allow_zero_length_clientid",
-  "auth_plugin", "auto_id_prefix", "autosave_interval", "autosave_on_changes", "cafile",
-  "capath", "certfile", "check_retain_source", "clientid_prefixes", "connection",
-  "include_dir", "keyfile", "log_facility", "log_timestamp", "log_timestamp_format",
-  "max_keepalive", "max_qos", "max_queued_bytes", "memory_limit", "password_file",
-  "per_listener_settings", "persistence", "persistence_file", "persistence_location",
-  "persistent_client_expiration", "pid_file", "plugin", "protocol", "psk_file",
-  "queue_qos0_messages", "require_certificate", "set_tcp_nodelay", "socket_domain",
-  "sys_interval", "upgrade_outgoing_qos", "use_identity_as_username", "user",
-  "websockets_log_level",
+  "allow_duplicate_messages", "allow_zero_length_clientid",
+  "auth_plugin", "auto_id_prefix", "autosave_on_changes", "capath",
+  "check_retain_source", "clientid_prefixes", "connection", "include_dir", "log_facility",
+  "log_timestamp", "log_timestamp_format", "max_keepalive", "max_qos", "max_queued_bytes",
+  "memory_limit", "per_listener_settings", "persistent_client_expiration", "pid_file",
+  "plugin", "psk_file", "queue_qos0_messages", "set_tcp_nodelay", "socket_domain",
+  "upgrade_outgoing_qos", "user", "websockets_log_level",
 ];
 
 /**
@@ -175,14 +333,28 @@ export function parseConfig(text: string, fileName: string, baseDir: string): Pa
   const file: ConfigFile = {
     port: -1,
     host: "",
+    listeners: [],
     board: null,
     limits: {},
     logLevels: null,
     logDest: null,
     connectionMessages: true,
+    security: defaultSecurity(),
+    persistence: defaultPersistence(),
+    sysInterval: DEFAULT_SYS_INTERVAL,
     warnings: [],
   };
-  const state: LineState = { file: file, fileName: fileName, baseDir: baseDir, line: 0, listenerLine: 0, portLine: 0 };
+  const state: LineState = {
+    file: file,
+    fileName: fileName,
+    baseDir: baseDir,
+    line: 0,
+    listenerLine: 0,
+    portLine: 0,
+    defaultOption: "",
+    defaultOptionLine: 0,
+    optionLines: [],
+  };
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -209,6 +381,8 @@ export function parseConfig(text: string, fileName: string, baseDir: string): Pa
     const error = spec.apply(state, option, args);
     if (error !== "") return fail(where + error);
   }
+  const listenerError = checkListeners(state);
+  if (listenerError !== "") return fail(listenerError);
   return { ok: true, file: file };
 }
 
@@ -216,16 +390,32 @@ function fail(error: string): { ok: false; error: string } {
   return { ok: false, error: error };
 }
 
+/** `listener PORT [ADDRESS]` opens a listener; the per-listener options after it apply to it. */
 function applyListener(s: LineState, option: string, args: string[]): string {
-  if (s.listenerLine > 0) return `only one listener is supported (the first is on line ${s.listenerLine})`;
   if (s.portLine > 0) return `'listener' and 'port'/'bind_address' (line ${s.portLine}) both set the listener; keep one`;
-  s.listenerLine = s.line;
+  if (s.defaultOptionLine > 0) {
+    return `'${s.defaultOption}' (line ${s.defaultOptionLine}) comes before any 'listener' line; put it after the 'listener' it belongs to`;
+  }
+  let port = -1;
   const error = intOption(option, args[0], 0, 65535, (n) => {
-    s.file.port = n;
+    port = n;
     return "";
   });
   if (error !== "") return error;
-  if (args.length > 1) s.file.host = args[1];
+  const host = args.length > 1 ? args[1] : "";
+  const listeners = s.file.listeners;
+  for (let i = 0; i < listeners.length; i++) {
+    if (port !== 0 && listeners[i].port === port && listeners[i].host === host) {
+      return `'listener' ${args.join(" ")} repeats the listener on line ${listeners[i].line}`;
+    }
+  }
+  if (s.listenerLine === 0) {
+    s.listenerLine = s.line;
+    s.file.port = port;
+    s.file.host = host;
+  }
+  listeners.push(listenerConfig(port, host, { line: s.line }));
+  s.optionLines.push({});
   return "";
 }
 
@@ -234,6 +424,7 @@ function applyPort(s: LineState, option: string, args: string[]): string {
   s.portLine = s.line;
   return intOption(option, args[0], 0, 65535, (n) => {
     s.file.port = n;
+    defaultListener(s).port = n;
     return "";
   });
 }
@@ -242,6 +433,97 @@ function applyBindAddress(s: LineState, option: string, args: string[]): string 
   if (s.listenerLine > 0) return `'listener' (line ${s.listenerLine}) and '${option}' both set the listener; keep one`;
   s.portLine = s.line;
   s.file.host = args[0];
+  defaultListener(s).host = args[0];
+  return "";
+}
+
+/** The listener that options before any `listener` line apply to, created on first use. */
+function defaultListener(s: LineState): ListenerConfig {
+  if (s.file.listeners.length === 0) {
+    s.file.listeners.push(listenerConfig(-1, "", { line: s.line }));
+    s.optionLines.push({});
+  }
+  return s.file.listeners[0];
+}
+
+/** A per-listener option: `use` gets the current listener (the default one before any `listener` line). */
+function listenerOption(use: (l: ListenerConfig, option: string, value: string, s: LineState) => string): Apply {
+  return (s, option, args) => {
+    if (s.listenerLine === 0 && s.defaultOptionLine === 0) {
+      s.defaultOption = option;
+      s.defaultOptionLine = s.line;
+    }
+    const l = s.listenerLine === 0 ? defaultListener(s) : s.file.listeners[s.file.listeners.length - 1];
+    s.optionLines[s.file.listeners.length - 1][option] = s.line;
+    return use(l, option, args[0], s);
+  };
+}
+
+/** A file option: resolved against the config file's directory and read once to check it. */
+function readablePath(option: string, value: string, s: LineState, use: (path: string) => void): string {
+  const path = resolve(s.baseDir, value);
+  try {
+    readFileSync(path);
+  } catch (e) {
+    return `cannot read ${option} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  use(path);
+  return "";
+}
+
+/**
+ * Checks each listener's options together, once the whole file is read: TLS needs certfile and
+ * keyfile, which must be a matching PEM pair; cafile, require_certificate and
+ * use_identity_as_username need TLS. Returns "" or the full error ("file:line: message").
+ */
+function checkListeners(s: LineState): string {
+  const listeners = s.file.listeners;
+  for (let i = 0; i < listeners.length; i++) {
+    const l = listeners[i];
+    const lines = s.optionLines[i];
+    const at = (option: string): string => `${s.fileName}:${lines[option] ?? l.line}: `;
+    const tls = l.certfile !== "" || l.keyfile !== "";
+    if (l.certfile !== "" && l.keyfile === "") return at("certfile") + "'certfile' needs 'keyfile' in the same listener";
+    if (l.keyfile !== "" && l.certfile === "") return at("keyfile") + "'keyfile' needs 'certfile' in the same listener";
+    if (!tls) {
+      if (l.cafile !== "") return at("cafile") + "'cafile' needs 'certfile' and 'keyfile' in the same listener (TLS)";
+      if (l.requireCertificate) return at("require_certificate") + "'require_certificate' needs 'certfile' and 'keyfile' in the same listener (TLS)";
+      if (l.useIdentityAsUsername) return at("use_identity_as_username") + "'use_identity_as_username' needs 'certfile' and 'keyfile' in the same listener (TLS)";
+      continue;
+    }
+    if (l.requireCertificate && l.cafile === "") {
+      return at("require_certificate") + "'require_certificate true' needs 'cafile' (the CA that signs client certificates)";
+    }
+    if (l.useIdentityAsUsername && !l.requireCertificate) {
+      return at("use_identity_as_username") + "'use_identity_as_username true' needs 'require_certificate true'";
+    }
+    const cert = readFileSync(l.certfile);
+    const key = readFileSync(l.keyfile);
+    try {
+      new X509Certificate(cert);
+    } catch (e) {
+      return at("certfile") + `certfile ${l.certfile} is not a PEM certificate (${(e as Error).message})`;
+    }
+    try {
+      createPrivateKey(key);
+    } catch (e) {
+      return at("keyfile") + `keyfile ${l.keyfile} is not a usable PEM private key (${(e as Error).message})`;
+    }
+    let ca: Buffer | undefined = undefined;
+    if (l.cafile !== "") {
+      ca = readFileSync(l.cafile);
+      try {
+        new X509Certificate(ca);
+      } catch (e) {
+        return at("cafile") + `cafile ${l.cafile} is not a PEM certificate (${(e as Error).message})`;
+      }
+    }
+    try {
+      createSecureContext({ cert: cert, key: key, ca: ca });
+    } catch (e) {
+      return at("keyfile") + `keyfile ${l.keyfile} does not go with certfile ${l.certfile} (${(e as Error).message})`;
+    }
+  }
   return "";
 }
 
@@ -351,21 +633,30 @@ export function loadConfig(cli: CliOptions, cwd: string): ConfigResult {
   // mosquitto -v: "equivalent to log_type all ... overrides the configuration file".
   if (cli.verbose === true) for (let i = 0; i < log.levels.length; i++) log.levels[i] = true;
 
-  let port = DEFAULT_PORT;
-  let host = DEFAULT_HOST;
-  if (file !== null && file.port >= 0) port = file.port;
-  if (file !== null && file.host !== "") host = file.host;
-  if (cli.port !== undefined) port = cli.port;
-  if (cli.host !== undefined) host = cli.host;
+  // --port and --host replace the first listener's port and address; unset ones get defaults.
+  const listeners = file === null ? [] : file.listeners.map((l) => listenerConfig(l.port, l.host, l));
+  if (listeners.length === 0) listeners.push(listenerConfig(-1, ""));
+  if (cli.port !== undefined) listeners[0].port = cli.port;
+  if (cli.host !== undefined) listeners[0].host = cli.host;
+  for (const l of listeners) {
+    if (l.port < 0) l.port = DEFAULT_PORT;
+    if (l.host === "") l.host = DEFAULT_HOST;
+  }
+  const port = listeners[0].port;
+  const host = listeners[0].host;
 
   return {
     ok: true,
     config: {
       port: port,
       host: host,
+      listeners: listeners,
       board: board,
       limits: mergeLimits(board.limits, file === null ? {} : file.limits),
       log: log,
+      security: file === null ? defaultSecurity() : file.security,
+      persistence: file === null ? defaultPersistence() : file.persistence,
+      sysInterval: file === null ? DEFAULT_SYS_INTERVAL : file.sysInterval,
       configFile: configFile,
       warnings: file === null ? [] : file.warnings,
     },

@@ -1,8 +1,11 @@
 import { AddressInfo } from "node:net";
-import { Broker, brokerShutdown, brokerTick, createBroker } from "../../src/broker/broker";
-import { Clock, Log } from "../../src/platform";
+import { Broker, brokerSetPolicy, brokerSetSubscriptionIndex, brokerShutdown, brokerTick, createBroker } from "../../src/broker/broker";
+import { createTopicTree } from "../../src/topics/topicTree";
+import { Clock, Log, Policy } from "../../src/platform";
 import { Limits } from "../../src/limits";
-import { TcpTransport } from "./tcpTransport";
+import { ListenerConfig } from "./config";
+import { OpenListener, openListener } from "./listeners";
+import { StreamTransport } from "./transport";
 
 /** brokerTick must run at least once a second (keep-alive, CONNECT timeout: SRV-IMPL-11/12). */
 export const TICK_MS = 250;
@@ -11,7 +14,11 @@ export const SHUTDOWN_GRACE_MS = 1000;
 
 export interface RunningServer {
   broker: Broker;
-  transport: TcpTransport;
+  /** The one transport every listener hands its connections to. */
+  transport: StreamTransport;
+  /** The listeners, in configuration order. */
+  listeners: OpenListener[];
+  /** The first listener's bound address. */
   address: AddressInfo;
   /** Stops accepting, closes every connection (flushing for up to SHUTDOWN_GRACE_MS), stops ticking. */
   stop(): Promise<void>;
@@ -21,24 +28,38 @@ export interface RunningServer {
 export const monotonicClock: Clock = { now: () => performance.now() };
 
 /**
- * Creates a broker on a TCP listener and starts ticking it. Rejects if the port cannot be
- * bound (EADDRINUSE, EACCES, ...), with nothing left running.
+ * Creates one broker, opens every listener (TCP, TLS, WebSocket, secure WebSocket) on it and
+ * starts ticking. `policy` (authentication and ACLs) is installed before the first listener
+ * opens. Rejects with a ListenError if a listener cannot be opened (EADDRINUSE, EACCES, ...),
+ * with nothing left running.
  */
-export async function startServer(limits: Limits, port: number, host: string, log: Log): Promise<RunningServer> {
-  const transport = new TcpTransport(log);
+export async function startServer(limits: Limits, listeners: ListenerConfig[], log: Log, policy?: Policy, prepare?: (broker: Broker) => void): Promise<RunningServer> {
+  const transport = new StreamTransport(log);
   const broker = createBroker(limits, transport, monotonicClock, log);
+  // Hosts route through a topic tree: cost grows with topic depth, not with subscriptions.
+  brokerSetSubscriptionIndex(broker, createTopicTree());
+  if (policy !== undefined) brokerSetPolicy(broker, policy);
+  // Restoring persisted state and the like, before any client can connect.
+  if (prepare !== undefined) prepare(broker);
   transport.attach(broker);
-  const address = await transport.listen(port, host);
+  const open: OpenListener[] = [];
+  try {
+    for (const l of listeners) open.push(await openListener(l, transport, limits, log));
+  } catch (e) {
+    for (const l of open) l.close();
+    throw e;
+  }
   const ticker = setInterval(() => brokerTick(broker), TICK_MS);
   ticker.unref();
   let stopping: Promise<void> | null = null;
   return {
     broker: broker,
     transport: transport,
-    address: address,
+    listeners: open,
+    address: open[0].address,
     stop(): Promise<void> {
       if (stopping === null) {
-        transport.stopAccepting();
+        for (const l of open) l.close();
         brokerShutdown(broker);
         clearInterval(ticker);
         stopping = transport.whenIdle(SHUTDOWN_GRACE_MS);

@@ -157,7 +157,14 @@ describe("parseConfig", () => {
   // Every error names the file and the line of the offending option.
   test.each([
     [["", "# c", "frobnicate 3"], "midge.conf:3: unknown option 'frobnicate'"],
-    [["persistence true"], "midge.conf:1: option 'persistence' is not supported by Midge"],
+    [["max_keepalive 60"], "midge.conf:1: option 'max_keepalive' is not supported by Midge"],
+    [["persistence maybe"], "midge.conf:1: 'persistence' must be true or false, got 'maybe'"],
+    [["persistence_mode fast"], "midge.conf:1: 'persistence_mode' must be durable or relaxed, got 'fast'"],
+    [["persistence_file a/b.db"], "midge.conf:1: 'persistence_file' is a file name; put the directory in persistence_location"],
+    [["autosave_interval 0"], "midge.conf:1: 'autosave_interval' must be between 1 and 86400, got 0"],
+    [["sys_interval -1"], "midge.conf:1: 'sys_interval' must be between 0 and 86400, got -1"],
+    [["password_file /nonexistent/pw"], "midge.conf:1: cannot read password_file /nonexistent/pw: ENOENT"],
+    [["allow_anonymous yes"], "midge.conf:1: 'allow_anonymous' must be true or false, got 'yes'"],
     [["Port 1883"], "midge.conf:1: unknown option 'Port'"],
     [["port"], "midge.conf:1: 'port' needs a value"],
     [["", "listener"], "midge.conf:2: 'listener' needs a value"],
@@ -183,7 +190,7 @@ describe("parseConfig", () => {
     [["log_dest syslog"], "midge.conf:1: log_dest 'syslog' is not supported (use stdout, stderr or none)"],
     [["log_type verbose"], "midge.conf:1: unknown log_type 'verbose' (use error, warning, notice, information, debug, all or none)"],
     [["board Host"], "midge.conf:1: invalid board name 'Host'"],
-    [["listener 1883", "listener 1884"], "midge.conf:2: only one listener is supported (the first is on line 1)"],
+    [["listener 1883", "listener 1883"], "midge.conf:2: 'listener' 1883 repeats the listener on line 1"],
     [["port 1883", "", "listener 1884"], "midge.conf:3: 'listener' and 'port'/'bind_address' (line 1) both set the listener; keep one"],
     [["listener 1884", "bind_address 127.0.0.1"], "midge.conf:2: 'listener' (line 1) and 'bind_address' both set the listener; keep one"],
   ])("%j is refused", (lines, message) => {
@@ -252,5 +259,19 @@ describe("loadConfig", () => {
     const r = loadConfig({ board: "nosuchboard" }, dir);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatch(/^--board: unknown board 'nosuchboard'/);
+  });
+});
+
+describe("security, persistence and $SYS options", () => {
+  test("are read into their sections, with defaults when absent", () => {
+    const r = parseConfig("allow_anonymous false\npersistence true\npersistence_location data\npersistence_file m.db\npersistence_mode relaxed\nautosave_interval 5\nsys_interval 0\n", "midge.conf", "/etc/midge");
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.file.security).toEqual({ allowAnonymous: false, passwordFile: "", aclFile: "" });
+    expect(r.file.persistence).toEqual({ enabled: true, location: "/etc/midge/data", file: "m.db", mode: "relaxed", autosaveInterval: 5 });
+    expect(r.file.sysInterval).toBe(0);
+    const d = parseConfig("", "midge.conf", "/");
+    expect(d.ok && d.file.persistence).toEqual({ enabled: false, location: "", file: "midge.db", mode: "durable", autosaveInterval: 1 });
+    expect(d.ok && d.file.sysInterval).toBe(10);
   });
 });

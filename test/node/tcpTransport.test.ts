@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { brokerStats } from "../../src/broker/broker";
 import { DEFAULT_LIMITS, Limits, mergeLimits } from "../../src/limits";
 import { Log } from "../../src/platform";
+import { listenerConfig } from "../../targets/node/config";
 import { RunningServer, startServer } from "../../targets/node/server";
 import { RawClient, WAIT_MS, connackHex, pk, sleep, waitUntil } from "../e2e/helpers";
 
@@ -22,7 +23,7 @@ afterEach(async () => {
 });
 
 async function start(overrides: Partial<Limits> = {}): Promise<number> {
-  server = await startServer(mergeLimits(DEFAULT_LIMITS, overrides), 0, "127.0.0.1", log);
+  server = await startServer(mergeLimits(DEFAULT_LIMITS, overrides), [listenerConfig(0, "127.0.0.1")], log);
   return server.address.port;
 }
 
