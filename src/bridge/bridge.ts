@@ -326,15 +326,27 @@ function lost(set: Bridges, br: Bridge, reason: string, closeLink: boolean, retr
   frameReset(br.reader);
   const now = set.broker.clock.now();
   if (wasConnected) notifyLocal(set, br, ZERO);
-  if (wasConnected && !br.config.restart) {
+  const what = wasConnected ? "connection lost" : "connection failed";
+  if (!br.config.restart && !retryAtOnce) {
     br.state = LinkState.STOPPED;
-    log(set, LogLevel.NOTICE, br, "connection lost (" + reason + "); start_type once: not restarting.");
+    const dropped = br.flightCount + br.queueCount;
+    clearOutbound(br);
+    log(set, LogLevel.NOTICE, br, what + " (" + reason + "); start_type once: not restarting" + (dropped > 0 ? ", " + dropped + " unsent messages dropped." : "."));
     return;
   }
   const delay = retryAtOnce ? 0 : stepBackoff(br);
   br.state = LinkState.WAITING;
   br.since = now + delay;
-  log(set, LogLevel.NOTICE, br, (wasConnected ? "connection lost" : "connection failed") + " (" + reason + "); next attempt in " + Math.floor(delay / 100) / 10 + " s.");
+  log(set, LogLevel.NOTICE, br, what + " (" + reason + "); next attempt in " + Math.floor(delay) + " ms.");
+}
+
+/** Forgets every message waiting to go upstream (the bridge is not coming back). */
+function clearOutbound(br: Bridge): void {
+  for (let i = 0; i < br.flightCount; i++) br.flights[i].message = NO_BRIDGE_MESSAGE;
+  br.flightCount = 0;
+  for (let i = 0; i < br.queue.length; i++) br.queue[i] = NO_BRIDGE_MESSAGE;
+  br.queueHead = 0;
+  br.queueCount = 0;
 }
 
 /** The target connected the link: send CONNECT. */

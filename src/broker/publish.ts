@@ -129,7 +129,8 @@ function accept(b: Broker, s: Session, p: Packet): boolean {
     b.stats.messagesDropped++;
     return false;
   }
-  if (p.topic.charCodeAt(0) === 36 && p.topic.indexOf("$SYS") === 0) {
+  // Bridges may report their state under $SYS/broker/connection/ (mosquitto's notifications).
+  if (p.topic.charCodeAt(0) === 36 && p.topic.indexOf("$SYS") === 0 && !(s.bridge && p.topic.indexOf("$SYS/broker/connection/") === 0)) {
     b.log.log(LogLevel.NOTICE, "Client " + s.clientId + " tried to publish to " + p.topic + ": $SYS is reserved for the broker, dropped.");
     b.stats.messagesDropped++;
     return false;

@@ -15,6 +15,7 @@ function retainedRemove(b: Broker, topic: string): boolean {
   const slot = b.retainedIndex[key];
   if (slot === undefined) return false;
   b.retainedBytes -= messageBytes(b.retained[slot]);
+  if (topic.charCodeAt(0) === 36 && topic.indexOf("$SYS/") === 0) b.systemRetained--;
   delete b.retainedIndex[key];
   const last = b.retainedCount - 1;
   if (slot !== last) {
@@ -43,14 +44,18 @@ export function retainedStore(b: Broker, m: Message): boolean {
     return true;
   }
   const size = messageBytes(m);
-  if (b.retainedCount >= b.limits.maxRetained || b.retainedBytes + size > b.limits.maxRetainedBytes) {
+  // The broker's own $SYS topics are a small fixed set: they neither use the room the limits
+  // keep for clients' retained messages nor go to the store (they are rebuilt at start-up).
+  const system = m.topic.charCodeAt(0) === 36 && m.topic.indexOf("$SYS/") === 0;
+  if (!system && (b.retainedCount - b.systemRetained >= b.limits.maxRetained || b.retainedBytes + size > b.limits.maxRetainedBytes)) {
     b.log.log(LogLevel.WARNING, "Retained store full (" + b.retainedCount + " messages, " + b.retainedBytes + " bytes): not retaining message on " + m.topic + ".");
     const st = existed ? storeOf(b) : undefined;
     if (st !== undefined) st.retainedDelete(m.topic);
     return false;
   }
-  const st = storeOf(b);
+  const st = system ? undefined : storeOf(b);
   if (st !== undefined) st.retainedSet(m.topic, m.payload, m.qos);
+  if (system) b.systemRetained++;
   b.retained[b.retainedCount] = m;
   b.retainedIndex["t" + m.topic] = b.retainedCount;
   b.retainedCount++;

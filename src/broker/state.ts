@@ -171,6 +171,8 @@ export interface Broker {
   /** topic → retained slot, keys prefixed with "t". */
   retainedIndex: { [key: string]: number };
   retainedBytes: number;
+  /** Retained $SYS messages among them (not counted against maxRetained). */
+  systemRetained: number;
   /** Sessions that matched the message being routed (scratch). */
   matched: number[];
   packet: Packet;
@@ -261,6 +263,7 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     retainedCount: 0,
     retainedIndex: {},
     retainedBytes: 0,
+    systemRetained: 0,
     matched: [],
     packet: newPacket(),
     codes: [],

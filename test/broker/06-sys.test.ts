@@ -32,3 +32,19 @@ describe("$SYS topics (in-memory)", () => {
     expect(Number(got.get("$SYS/broker/bytes/received"))).toBeGreaterThan(20);
   });
 });
+
+describe("$SYS and the retained limits", () => {
+  test("[SRV-IMPL-9] $SYS messages do not take the room maxRetained keeps for clients", () => {
+    const h = harness({ maxRetained: 1 });
+    brokerSysPublish(h.broker, "1.0.0", 1);
+    const p = h.open();
+    h.send(p, pkt.connect("p") + pkt.publish("app/r", "kept", { retain: true }));
+    expect(h.logs.join("\n")).not.toMatch(/Retained store full/);
+    h.send(p, pkt.publish("app/s", "over", { retain: true }));
+    expect(h.logs.join("\n")).toMatch(/Retained store full/);
+    brokerSysPublish(h.broker, "1.0.0", 2); // replacing $SYS values keeps working
+    const s = h.open();
+    h.send(s, pkt.connect("s") + pkt.subscribe(1, [["app/#", 0]]));
+    expect(h.take(s)).toEqual(["20020000", "9003000100", pkt.publish("app/r", "kept", { retain: true })]);
+  });
+});

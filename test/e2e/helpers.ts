@@ -5,20 +5,23 @@
  * wrappers, and mosquitto_pub / mosquitto_sub spawners. Every wait is bounded.
  */
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { createConnection, Socket } from "node:net";
-import { join } from "node:path";
 import { connect as mqttjsConnect } from "mqtt";
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from "mqtt";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import type { TestContext } from "vitest";
-import { BrokerHandle, StartOptions, Target, makeTempDir, trackChild } from "./targets";
+import { BrokerHandle, StartOptions, Target, trackChild } from "./targets";
 
 export const HOST = "127.0.0.1";
 /** Default bound for one wait (a packet, a close, a message). */
 export const WAIT_MS = 3000;
 /** Per-test timeout for ordinary tests. */
 export const TEST_TIMEOUT = 20000;
+/**
+ * Concurrent tests per file (vi.setConfig({ maxConcurrency }) at the top of each file). Most
+ * of a test's time is spent waiting on sockets and timers, so more than vitest's default 5.
+ */
+export const E2E_CONCURRENCY = 12;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -70,6 +73,11 @@ export function typed(s: string): Buffer {
 /** Bytes → "20 02 00 00". */
 export function toHex(b: Buffer | Uint8Array): string {
   return Buffer.from(b).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+}
+
+/** toHex of at most the first 48 bytes, for error messages. */
+export function preview(b: Buffer): string {
+  return b.length > 48 ? `${toHex(b.subarray(0, 48))} … (${b.length} bytes)` : toHex(b);
 }
 
 /** Remaining Length as a variable byte integer (SRV-ENC-1), shortest form. */
@@ -228,7 +236,7 @@ function splitPacket(buf: Buffer): { packet: RxPacket; used: number } | null {
 }
 
 export function describePacket(p: RxPacket): string {
-  return `${TYPE_NAMES[p.type]} [${p.hex.length > 60 ? p.hex.slice(0, 60) + "…" : p.hex}]`;
+  return `${TYPE_NAMES[p.type]} [${preview(p.raw)}]`;
 }
 
 /** Decodes a PUBLISH the broker sent (MQTT-3.3.1, 3.3.2). */
@@ -254,18 +262,25 @@ export class RawClient {
   readonly socket: Socket;
   /** Bytes received and not yet consumed by nextPacket(). */
   private pending: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
   /** Every byte received. */
-  received: Buffer = Buffer.alloc(0);
+  get received(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
   closed = false;
   closedAt = 0;
   readonly openedAt = Date.now();
+  /** Our source port: how the broker's log names a connection before CONNECT. */
+  readonly localPort: number;
   private wake: Array<() => void> = [];
 
   private constructor(socket: Socket) {
     this.socket = socket;
+    this.localPort = socket.localPort ?? 0;
     socket.on("data", (d: Buffer) => {
-      this.pending = Buffer.concat([this.pending, d]);
-      this.received = Buffer.concat([this.received, d]);
+      this.pending = this.pending.length === 0 ? d : Buffer.concat([this.pending, d]);
+      this.chunks.push(d);
       this.notify();
     });
     socket.on("error", () => {
@@ -339,9 +354,9 @@ export class RawClient {
         this.pending = this.pending.subarray(s.used);
         return s.packet;
       }
-      if (this.closed) throw new Error(`socket closed while waiting for ${what}; unread bytes: [${toHex(this.pending)}]`);
+      if (this.closed) throw new Error(`socket closed while waiting for ${what}; unread bytes: [${preview(this.pending)}]`);
       const left = end - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; unread bytes: [${toHex(this.pending)}]`);
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; unread bytes: [${preview(this.pending)}]`);
       await this.changed(left);
     }
   }
@@ -349,7 +364,9 @@ export class RawClient {
   /** The next packet must be exactly `expected` (hex). */
   async expectPacket(expected: string, timeoutMs = WAIT_MS): Promise<RxPacket> {
     const p = await this.nextPacket(timeoutMs, `[${expected}]`);
-    expect(p.hex, `expected [${expected}], got ${describePacket(p)}`).toBe(toHex(hex(expected)));
+    const want = hex(expected);
+    if (p.raw.length !== want.length && p.raw.length > 64) throw new Error(`expected [${expected}], got ${describePacket(p)}`);
+    expect(p.hex, `expected [${expected}], got ${describePacket(p)}`).toBe(toHex(want));
     return p;
   }
 
@@ -373,13 +390,13 @@ export class RawClient {
   /** Asserts the broker closes the socket within timeoutMs. */
   async expectClosed(timeoutMs = WAIT_MS, why = ""): Promise<void> {
     const ok = await this.waitClosed(timeoutMs);
-    expect(ok, `broker did not close the connection within ${timeoutMs} ms${why ? " (" + why + ")" : ""}; unread: [${toHex(this.pending)}]`).toBe(true);
+    expect(ok, `broker did not close the connection within ${timeoutMs} ms${why ? " (" + why + ")" : ""}; unread: [${preview(this.pending)}]`).toBe(true);
   }
 
   /** Asserts the broker closes the socket and sends nothing (beyond what was already consumed). */
   async expectClosedWithoutReply(timeoutMs = WAIT_MS, why = ""): Promise<void> {
     await this.expectClosed(timeoutMs, why);
-    expect(toHex(this.pending), `broker replied before closing${why ? " (" + why + ")" : ""}`).toBe("");
+    expect(preview(this.pending), `broker replied before closing${why ? " (" + why + ")" : ""}`).toBe("");
   }
 
   /** Asserts nothing arrives and the socket stays open for ms. */
@@ -485,8 +502,13 @@ export class Inbox {
     return this.msgs.map((m) => m.topic);
   }
 
+  /** The last 20 messages, payloads cut to 40 bytes (for error messages). */
   summary(): string {
-    return JSON.stringify(this.msgs.map((m) => `${m.topic}:${m.payload.toString()}:q${m.qos}${m.retain ? ":r" : ""}${m.dup ? ":d" : ""}`));
+    const shown = this.msgs.slice(-20).map((m) => {
+      const p = m.payload.length > 40 ? m.payload.subarray(0, 40).toString() + `…(${m.payload.length} bytes)` : m.payload.toString();
+      return `${m.topic}:${p}:q${m.qos}${m.retain ? ":r" : ""}${m.dup ? ":d" : ""}`;
+    });
+    return (this.msgs.length > 20 ? `(${this.msgs.length - 20} earlier not shown) ` : "") + JSON.stringify(shown);
   }
 }
 
@@ -693,17 +715,6 @@ export function subMessageLines(stdout: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Board profiles
-
-/** Writes a board profile JSON ({ board, limits }) to a temp file and returns its path. */
-export function boardProfile(limits: Record<string, number | boolean>, name = "tiny"): string {
-  const dir = makeTempDir("midge-e2e-board-");
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ board: name, description: "e2e test profile", limits }, null, 2));
-  return file;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Per-test harness
 
 /**
@@ -738,6 +749,10 @@ export class Harness {
     const h = new Harness(target);
     h.broker = broker;
     ctx.onTestFinished(() => h.close());
+    ctx.onTestFailed(() => {
+      const lines = broker.logs().split("\n");
+      console.error(`--- ${target.name} shared broker log (last 40 lines) at the failure of "${ctx.task.name}" ---\n${lines.slice(-40).join("\n")}`);
+    });
     return h;
   }
 
@@ -766,6 +781,24 @@ export class Harness {
       const hit = lines.find((l) => re.test(l));
       if (hit !== undefined) return hit;
       if (Date.now() > end) throw new Error(`broker log has no line matching ${re} within ${timeoutMs} ms; log since mark:\n${this.logsSince(since).slice(-3000)}`);
+      await sleep(25);
+    }
+  }
+
+  /**
+   * Waits for a log line about one client (its client id, or ":<source port>" of a raw
+   * connection) that matches `why`; arrival lines ("New client connected ...") do not count.
+   */
+  async waitLogAbout(who: { clientId?: string; raw?: RawClient }, why: RegExp, since: number, timeoutMs = 2000): Promise<string> {
+    const port = who.raw ? `:${who.raw.localPort}` : "\0";
+    const id = who.clientId ?? "";
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const lines = this.logsSince(since).split("\n");
+      const mine = lines.filter((l) => !/New (client connected|connection) from/.test(l) && ((id !== "" && l.includes(id)) || l.includes(port)));
+      const hit = mine.find((l) => why.test(l));
+      if (hit !== undefined) return hit;
+      if (Date.now() > end) throw new Error(`no log line about ${id || port} matching ${why} within ${timeoutMs} ms; lines about it: ${JSON.stringify(mine)}`);
       await sleep(25);
     }
   }
@@ -813,6 +846,13 @@ export class Harness {
     return c;
   }
 
+  /** Runs a shell command line to completion (bounded). */
+  shell(cmd: string, timeoutMs = 8000): Promise<ProcResult> {
+    const p = new Proc("sh", ["-c", cmd], timeoutMs);
+    this.defer(() => p.kill());
+    return p.done;
+  }
+
   mosquittoPub(args: string[], timeoutMs = 5000): Promise<ProcResult> {
     const p = new Proc("mosquitto_pub", mosquittoArgs(this.port, args), timeoutMs);
     this.defer(() => p.kill());
@@ -820,13 +860,16 @@ export class Harness {
   }
 
   /**
-   * Starts mosquitto_sub with -d (debug lines tell when the SUBACK arrived) and waits for the
-   * SUBACK; -W bounds its own runtime, timeoutMs is the hard kill.
+   * Starts mosquitto_sub with -d (debug lines tell when the SUBACK arrived) and, unless
+   * waitSubscribed is false, waits for the SUBACK; pass -W to bound its own runtime,
+   * timeoutMs is the hard kill.
    */
-  async mosquittoSub(args: string[], timeoutMs = 8000): Promise<Proc> {
-    const p = new Proc("mosquitto_sub", mosquittoArgs(this.port, ["-d", ...args]), timeoutMs);
+  async mosquittoSub(args: string[], opts: { timeoutMs?: number; waitSubscribed?: boolean } = {}): Promise<Proc> {
+    // stdbuf -oL: mosquitto_sub's stdio buffers a pipe fully, so the debug lines would only
+    // show at exit.
+    const p = new Proc("stdbuf", ["-oL", "mosquitto_sub", ...mosquittoArgs(this.port, ["-d", ...args])], opts.timeoutMs ?? 8000);
     this.defer(() => p.kill());
-    await p.waitStdout(/received SUBACK/);
+    if (opts.waitSubscribed !== false) await p.waitStdout(/received SUBACK/);
     return p;
   }
 }
@@ -848,4 +891,34 @@ export function haveMosquittoClients(): Promise<boolean> {
     c.once("error", () => res(false));
     c.once("close", () => res(true));
   });
+}
+
+/**
+ * One broker per target (and options) shared by the tests of a file that do not need a broker of their own
+ * (starting a broker costs a few hundred ms of CPU). Such tests use client ids and topics no
+ * other test of the file uses, and no catch-all subscriptions ("#", "+", ...).
+ * Call at the top level of a test file: it registers the afterAll that stops the brokers.
+ */
+export function sharedBrokers(): { harness(target: Target, ctx: TestContext, opts?: StartOptions): Promise<Harness> } {
+  const brokers = new Map<string, Promise<BrokerHandle>>();
+  afterAll(async () => {
+    for (const b of brokers.values()) {
+      try {
+        await (await b).stop();
+      } catch {
+        // failed to start: nothing to stop
+      }
+    }
+  });
+  return {
+    async harness(target: Target, ctx: TestContext, opts: StartOptions = {}): Promise<Harness> {
+      const key = target.name + " " + JSON.stringify(opts);
+      let b = brokers.get(key);
+      if (!b) {
+        b = target.start(opts);
+        brokers.set(key, b);
+      }
+      return Harness.attach(target, await b, ctx);
+    },
+  };
 }

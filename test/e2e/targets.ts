@@ -21,6 +21,11 @@ export interface StartOptions {
   configLines?: string[];
   /** Board name or path to a JSON board profile ({ "board": ..., "limits": { ... } }). */
   board?: string;
+  /**
+   * A board profile given inline: Limits field names (src/limits.ts) → values. The target
+   * writes it as a profile named "e2e" in its own temp dir (removed on stop).
+   */
+  boardLimits?: Record<string, number | boolean>;
   /** Pass --verbose (default true: the suite checks that the log says why a client was dropped). */
   verbose?: boolean;
 }
@@ -73,24 +78,64 @@ export function trackChild(child: ChildProcess): void {
   }
 }
 
-/** A temp dir removed when the test process exits. */
+const tempDirs = new Set<string>();
+let tempHookInstalled = false;
+
+/** A temp dir removed when the test process exits (or earlier by its owner). */
 export function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.once("exit", () => {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  });
+  tempDirs.add(dir);
+  if (!tempHookInstalled) {
+    tempHookInstalled = true;
+    process.once("exit", () => {
+      for (const d of tempDirs) {
+        try {
+          rmSync(d, { recursive: true, force: true });
+        } catch {
+          // best effort
+        }
+      }
+    });
+  }
   return dir;
+}
+
+/**
+ * At most this many brokers start at once in one test process: a start costs a few hundred ms
+ * of CPU, and a dozen at once on 2 cores would each take longer than START_TIMEOUT_MS.
+ */
+const MAX_PARALLEL_STARTS = 3;
+let startsRunning = 0;
+const startQueue: Array<() => void> = [];
+
+async function acquireStart(): Promise<void> {
+  if (startsRunning < MAX_PARALLEL_STARTS) {
+    startsRunning++;
+    return;
+  }
+  await new Promise<void>((res) => startQueue.push(res));
+}
+
+function releaseStart(): void {
+  const next = startQueue.shift();
+  if (next) next();
+  else startsRunning--;
 }
 
 /**
  * Spawns `command args`, collects its output, waits for the "listen socket on port N" line and
  * returns a handle; rejects (after killing the child) if the line does not come in time.
  */
-function launch(command: string, args: string[], cwd: string, cleanup: () => void): Promise<BrokerHandle> {
+async function launch(command: string, args: string[], cwd: string, cleanup: () => void, readyRe?: RegExp): Promise<BrokerHandle> {
+  await acquireStart();
+  try {
+    return await launchNow(command, args, cwd, cleanup, readyRe);
+  } finally {
+    releaseStart();
+  }
+}
+
+function launchNow(command: string, args: string[], cwd: string, cleanup: () => void, readyRe?: RegExp): Promise<BrokerHandle> {
   const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   trackChild(child);
   let output = "";
@@ -118,7 +163,7 @@ function launch(command: string, args: string[], cwd: string, cleanup: () => voi
       output += chunk.toString("utf8");
       if (settled) return;
       const m = PORT_LINE.exec(output);
-      if (m) {
+      if (m && (readyRe === undefined || readyRe.test(output))) {
         settled = true;
         clearTimeout(timer);
         resolvePromise({
@@ -154,8 +199,13 @@ export const nodeTarget: Target = {
     let dir = "";
     const lines = (opts.configLines ?? []).slice();
     if (opts.board !== undefined) lines.push(`board ${opts.board}`);
-    if (lines.length > 0) {
+    if (lines.length > 0 || opts.boardLimits !== undefined) {
       dir = makeTempDir("midge-e2e-conf-");
+      if (opts.boardLimits !== undefined) {
+        const profile = join(dir, "e2e.json");
+        writeFileSync(profile, JSON.stringify({ board: "e2e", description: "e2e test profile", limits: opts.boardLimits }, null, 2));
+        lines.push(`board ${profile}`);
+      }
       const file = join(dir, "midge.conf");
       writeFileSync(file, lines.join("\n") + "\n");
       args.push("--config", file);
@@ -185,7 +235,7 @@ export const mosquittoTarget: Target = {
   name: "mosquitto",
   features: { board: false },
   async start(opts: StartOptions = {}): Promise<BrokerHandle> {
-    if (opts.board !== undefined) throw new Error("mosquitto target: board profiles are not supported");
+    if (opts.board !== undefined || opts.boardLimits !== undefined) throw new Error("mosquitto target: board profiles are not supported");
     const port = await freePort();
     const dir = makeTempDir("midge-e2e-mosq-");
     const file = join(dir, "mosquitto.conf");
@@ -194,7 +244,8 @@ export const mosquittoTarget: Target = {
     lines.push(...(opts.configLines ?? []));
     writeFileSync(file, lines.join("\n") + "\n");
     const bin = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
-    return launch(bin, ["-c", file], dir, () => rmSync(dir, { recursive: true, force: true }));
+    // mosquitto prints the port line before it binds; "running" comes after.
+    return launch(bin, ["-c", file], dir, () => rmSync(dir, { recursive: true, force: true }), / running/);
   },
 };
 

@@ -1,0 +1,208 @@
+/**
+ * Retained messages (spec §2.5 RETAIN, SRV-PUB-2..5, MQTT-4.7.2-1 for $ topics). The tests share
+ * one broker (each uses its own topics) except the one that subscribes to "#".
+ */
+import { describe, expect, test, vi } from "vitest";
+import { E2E_CONCURRENCY, Harness, RawClient, TEST_TIMEOUT, decodePublish, idHex, pk, publish, sharedBrokers, sleep } from "./helpers";
+import { selectedTargets } from "./targets";
+
+vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
+
+/** Collects PUBLISHes on a raw subscriber until one on `sentinel` arrives (acking QoS 1). */
+async function untilSentinel(c: RawClient, sentinel: string): Promise<Array<{ topic: string; payload: string; qos: number; retain: boolean }>> {
+  const out: Array<{ topic: string; payload: string; qos: number; retain: boolean }> = [];
+  for (;;) {
+    const p = await c.nextPacket();
+    if (p.type === 6) {
+      c.send(pk.pubcomp(p.body.readUInt16BE(0)));
+      continue;
+    }
+    const m = decodePublish(p);
+    if (m.qos === 1) c.send(pk.puback(m.id));
+    if (m.qos === 2) c.send(pk.pubrec(m.id));
+    if (m.topic === sentinel) return out;
+    out.push({ topic: m.topic, payload: m.payload.toString(), qos: m.qos, retain: m.retain });
+  }
+}
+
+const shared = sharedBrokers();
+
+for (const target of selectedTargets()) {
+  describe.concurrent(target.name, () => {
+    describe.concurrent("04-retain", { timeout: TEST_TIMEOUT }, () => {
+      test("[MQTT-3.3.1-5][MQTT-3.3.1-6][MQTT-3.3.1-8] a retained message is stored and sent to a new subscriber with RETAIN=1", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.rawConnected();
+        pub.send("33 0c 00 05 72 2f 6f 6e 65 00 01 76 31 21"); // QoS 1 RETAIN id 1 "r/one" "v1!"
+        await pub.expectPacket("40 02 00 01");
+        const c = await h.rawConnected();
+        c.send(pk.subscribe(1, [["r/one", 1]]));
+        const got = [await c.nextPacket(), await c.nextPacket()];
+        const suback = got.find((p) => p.type === 9);
+        expect(suback?.hex).toBe("90 03 00 01 01");
+        const p = got.find((x) => x.type === 3)!;
+        expect(p, "no retained PUBLISH").toBeDefined();
+        expect(p.first).toBe(0x33); // QoS 1, RETAIN 1, DUP 0
+        expect(p.body.subarray(0, 7).toString("latin1")).toBe("\x00\x05r/one");
+        expect(p.body.subarray(9).toString()).toBe("v1!");
+      });
+
+      test("[MQTT-3.3.1-9] a retained PUBLISH reaches existing subscribers with RETAIN=0", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const c = await h.rawConnected();
+        await c.subscribe(1, [["r/live", 0]]);
+        const pub = await h.rawConnected();
+        pub.send("31 09 00 06 72 2f 6c 69 76 65 78"); // QoS 0 RETAIN "r/live" "x"
+        await c.expectPacket("30 09 00 06 72 2f 6c 69 76 65 78");
+      });
+
+      test("[MQTT-3.3.1-10][MQTT-3.3.1-11] a zero-length retained PUBLISH is delivered to current subscribers and deletes the retained message", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.mqtt();
+        await publish(pub, "z/del", "old", 1, true);
+        await publish(pub, "z/keep", "kept", 1, true);
+        const live = await h.rawConnected();
+        live.send(pk.subscribe(1, [["z/del", 0]]));
+        // SUBACK and the retained "old" (RETAIN=1), in either order
+        const first = [await live.nextPacket(), await live.nextPacket()].map((p) => p.hex).sort();
+        expect(first).toEqual(["31 0a 00 05 7a 2f 64 65 6c 6f 6c 64", "90 03 00 01 00"]);
+        await publish(pub, "z/del", "", 1, true);
+        await live.expectPacket("30 07 00 05 7a 2f 64 65 6c"); // delivered, empty, RETAIN=0
+        const late = await h.rawConnected();
+        await late.subscribe(1, [["z/#", 1]]);
+        await publish(pub, "z/sentinel", "s", 1);
+        const seen = await untilSentinel(late, "z/sentinel");
+        expect(seen).toEqual([{ topic: "z/keep", payload: "kept", qos: 1, retain: true }]);
+      });
+
+      test("[MQTT-3.3.1-10] a zero-length retained PUBLISH on a topic with nothing retained is not an error", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const c = await h.rawConnected();
+        c.send("33 07 00 03 6e 2f 72 00 01"); // QoS 1 RETAIN "n/r", empty
+        await c.expectPacket("40 02 00 01");
+        c.send("c0 00");
+        await c.expectPacket("d0 00");
+      });
+
+      test("[MQTT-3.3.1-12] a PUBLISH with RETAIN=0 neither replaces nor deletes the retained message", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.mqtt();
+        await publish(pub, "k/t", "retained", 1, true);
+        await publish(pub, "k/t", "plain", 1, false);
+        await publish(pub, "k/t", "", 1, false);
+        const c = await h.rawConnected();
+        await c.subscribe(1, [["k/#", 1]]);
+        await publish(pub, "k/sentinel", "s", 1);
+        expect(await untilSentinel(c, "k/sentinel")).toEqual([{ topic: "k/t", payload: "retained", qos: 1, retain: true }]);
+      });
+
+      test("[MQTT-3.3.1-5] a new retained message replaces the previous one: one per topic", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.mqtt();
+        await publish(pub, "v/t", "v1", 1, true);
+        await publish(pub, "v/t", "v2", 1, true);
+        const c = await h.rawConnected();
+        await c.subscribe(1, [["v/#", 1]]);
+        await publish(pub, "v/sentinel", "s", 1);
+        expect(await untilSentinel(c, "v/sentinel")).toEqual([{ topic: "v/t", payload: "v2", qos: 1, retain: true }]);
+      });
+
+      test("[MQTT-3.3.1-6] a wildcard subscription gets the retained message of every matching topic", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.mqtt();
+        for (const t of ["w/a", "w/b/c", "w/d", "x/e"]) await publish(pub, t, t, 0, true);
+        const sub = await h.subscriber({ "w/#": 0 });
+        await sub.inbox.waitCount(3);
+        await sleep(200);
+        expect(sub.inbox.topics().sort()).toEqual(["w/a", "w/b/c", "w/d"]);
+        for (const m of sub.inbox.msgs) {
+          expect(m.retain).toBe(true);
+          expect(m.payload.toString()).toBe(m.topic);
+        }
+      });
+
+      for (const [stored, granted, expected] of [
+        [2, 1, 1],
+        [1, 2, 1],
+        [2, 0, 0],
+        [0, 2, 0],
+      ] as const) {
+        test(`[SRV-PUB-4][MQTT-3.8.4-6][MQTT-3.3.1-5] retained at QoS ${stored}, subscription granted QoS ${granted}: delivered at QoS ${expected}`, async (ctx) => {
+          const h = await shared.harness(target, ctx);
+          const pub = await h.mqtt();
+          const topic = `q${stored}${granted}/t`;
+          await publish(pub, topic, "m", stored, true);
+          const c = await h.rawConnected();
+          c.send(pk.subscribe(1, [[topic, granted]]));
+          const got = [await c.nextPacket(), await c.nextPacket()];
+          expect(got.find((p) => p.type === 9)?.hex).toBe(`90 03 00 01 0${granted}`);
+          const p = got.find((x) => x.type === 3)!;
+          expect(p.first).toBe(0x31 + expected * 2);
+        });
+      }
+
+      test("[MQTT-3.3.1-7] a retained QoS 0 message is kept (the SHOULD path) and replaces a retained QoS 1 one", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.mqtt();
+        await publish(pub, "q0/t", "one", 1, true);
+        await publish(pub, "q0/t", "zero", 0, true);
+        const c = await h.rawConnected();
+        await c.subscribe(1, [["q0/#", 2]]);
+        await publish(pub, "q0/sentinel", "s", 1);
+        expect(await untilSentinel(c, "q0/sentinel")).toEqual([{ topic: "q0/t", payload: "zero", qos: 0, retain: true }]);
+      });
+
+      test("[MQTT-3.8.4-3] subscribing again to an identical filter sends the retained messages again with RETAIN=1", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.mqtt();
+        await publish(pub, "re/t", "again", 0, true);
+        const c = await h.rawConnected();
+        for (const id of [1, 2]) {
+          c.send(pk.subscribe(id, [["re/t", 0]]));
+          const got = [await c.nextPacket(), await c.nextPacket()].map((p) => p.hex).sort();
+          expect(got).toEqual(["31 0b 00 04 72 65 2f 74 61 67 61 69 6e", `90 03 ${idHex(id)} 00`]);
+        }
+      });
+
+      test("[MQTT-3.1.2-7][SRV-PUB-2] retained messages survive the publisher's disconnect and session end", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.mqtt({ clientId: "rpub", clean: true });
+        await publish(pub, "s/t", "survives", 1, true);
+        await pub.end();
+        const again = await h.mqtt({ clientId: "rpub", clean: true });
+        await again.end();
+        const sub = await h.subscriber({ "s/t": 1 });
+        const m = await sub.inbox.waitTopic("s/t");
+        expect([m.payload.toString(), m.retain]).toEqual(["survives", true]);
+      });
+
+      test("[MQTT-4.7.2-1][MQTT-3.3.1-6] # does not return retained $-topic messages; $test/# does", async (ctx) => {
+        const h = await Harness.start(target, ctx); // own broker: subscribes to #
+        const pub = await h.mqtt();
+        await publish(pub, "$test/r", "dollar", 1, true);
+        await publish(pub, "plain/r", "plain", 1, true);
+        const all = await h.rawConnected();
+        await all.subscribe(1, [["#", 1]]);
+        await publish(pub, "sentinel", "s", 1);
+        expect(await untilSentinel(all, "sentinel")).toEqual([{ topic: "plain/r", payload: "plain", qos: 1, retain: true }]);
+        const dollar = await h.subscriber({ "$test/#": 1 });
+        const m = await dollar.inbox.waitTopic("$test/r");
+        expect([m.payload.toString(), m.retain]).toEqual(["dollar", true]);
+      });
+
+      test("[SRV-PUB-3] a subscriber that subscribes right after the publisher's PUBACK sees the new retained message", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.mqtt();
+        for (let i = 0; i < 5; i++) {
+          await publish(pub, "fast/t", `v${i}`, 1, true);
+          const c = await h.rawConnected();
+          c.send(pk.subscribe(1, [["fast/t", 1]]));
+          const got = [await c.nextPacket(), await c.nextPacket()];
+          const p = got.find((x) => x.type === 3)!;
+          expect(p.body.subarray(10).toString()).toBe(`v${i}`);
+          c.destroy();
+        }
+      });
+    });
+  });
+}
