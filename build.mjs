@@ -4,6 +4,7 @@ import { build } from "esbuild";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildLua } from "./targets/lua/build.mjs";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 
@@ -28,6 +29,15 @@ const STEPS = [
         logLevel: "warning",
       });
       return ["dist/node/midge.js"];
+    },
+  },
+  {
+    flag: "--lua",
+    name: "lua",
+    async run() {
+      const r = await buildLua();
+      console.log(`lua      one file for lua5.1, lua5.3, lua5.4 and luajit, ${(r.gzipBytes / 1024).toFixed(1)} KB gzipped`);
+      return r.files;
     },
   },
 ];

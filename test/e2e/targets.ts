@@ -15,6 +15,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { luaTargets } from "./targets/lua";
 
 export interface StartOptions {
   /** mosquitto.conf lines (listener, max_connections, max_packet_size, ...); written to a config file. */
@@ -249,7 +250,7 @@ export const mosquittoTarget: Target = {
   },
 };
 
-export const allTargets: Target[] = [nodeTarget, mosquittoTarget];
+export const allTargets: Target[] = [nodeTarget, mosquittoTarget, ...luaTargets];
 
 /** Targets named in MIDGE_TARGETS (default "node"); an unknown name is an error, not a silent skip. */
 export function selectedTargets(): Target[] {
