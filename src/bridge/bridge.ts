@@ -165,6 +165,8 @@ export interface BridgeStats {
 export interface Bridge {
   config: BridgeConfig;
   index: number;
+  /** In-flight window: config.maxInflight, kept below the 65,535 packet ids. */
+  window: number;
   /** Origin of the messages this bridge publishes locally (see BrokerExtension.message). */
   origin: number;
   notificationTopic: string;
@@ -217,6 +219,7 @@ function newBridge(config: BridgeConfig, index: number, maxPacketSize: number): 
   return {
     config: config,
     index: index,
+    window: config.maxInflight < 1 ? 1 : config.maxInflight > 65000 ? 65000 : config.maxInflight,
     origin: bridgeOrigin(index),
     notificationTopic: config.notificationTopic !== "" ? config.notificationTopic : "$SYS/broker/connection/" + config.clientId + "/state",
     state: LinkState.WAITING,
@@ -663,7 +666,7 @@ function enqueue(set: Bridges, br: Bridge, m: BridgeMessage): void {
 /** Moves queued messages into the in-flight window while connected and there is room. */
 function pump(set: Bridges, br: Bridge): void {
   const capacity = br.config.maxQueued;
-  while (br.state === LinkState.CONNECTED && br.queueCount > 0 && br.flightCount < br.config.maxInflight) {
+  while (br.state === LinkState.CONNECTED && br.queueCount > 0 && br.flightCount < br.window) {
     const at = br.queueHead;
     const m = br.queue[at];
     br.queue[at] = NO_BRIDGE_MESSAGE;
@@ -707,7 +710,7 @@ function onLocalMessage(set: Bridges, topic: string, topicBytes: Bytes, payload:
       qos: q,
       retain: r,
     };
-    if (br.state === LinkState.CONNECTED && br.queueCount === 0 && br.flightCount < c.maxInflight) {
+    if (br.state === LinkState.CONNECTED && br.queueCount === 0 && br.flightCount < br.window) {
       startFlight(set, br, m);
     } else {
       enqueue(set, br, m);

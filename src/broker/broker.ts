@@ -13,7 +13,7 @@ import { storeCommit } from "./persist";
 import { sysPublish } from "./sys";
 import { subscriptionSetIndex } from "./subscriptions";
 import { sessionDiscard } from "./sessions";
-import { Broker, BrokerStats, ConnState, newBrokerState } from "./state";
+import { Broker, BrokerStats, ConnState, newBrokerState, newConn } from "./state";
 export type { Broker, BrokerStats } from "./state";
 import { handleSubscribe, handleUnsubscribe } from "./subscribe";
 
@@ -48,6 +48,10 @@ export function brokerOpen(b: Broker, peer: string, identity?: string): number {
     b.stats.connections++;
     b.stats.connectionsTotal++;
     return i;
+  }
+  if (b.conns.length < b.limits.maxConnections) {
+    b.conns.push(newConn(b.limits.maxPacketSize));
+    return brokerOpen(b, peer, identity);
   }
   b.log.log(LogLevel.WARNING, "Connection from " + peer + " refused: max_connections (" + b.limits.maxConnections + ") reached.");
   return -1;

@@ -1,6 +1,6 @@
 import { clearFlows } from "./delivery";
 import { storeFor } from "./persist";
-import { Broker } from "./state";
+import { Broker, newSession } from "./state";
 import { subscriptionRemoveAll } from "./subscriptions";
 
 /** Session slot of a client id, or -1. */
@@ -11,24 +11,32 @@ export function sessionFind(b: Broker, clientId: string): number {
 
 /** Takes a free session slot for clientId, or -1 when the table is full. */
 export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean): number {
+  let slot = -1;
   for (let i = 0; i < b.sessions.length; i++) {
-    const s = b.sessions[i];
-    if (s.used) continue;
-    s.used = true;
-    s.clientId = clientId;
-    s.cleanSession = cleanSession;
-    s.conn = -1;
-    s.nextPacketId = 1;
-    s.nextSeq = 1;
-    s.matchQos = -1;
-    const st = storeFor(b, s);
-    if (st !== undefined) st.sessionSet(clientId);
-    b.sessionIndex["c" + clientId] = i;
-    b.stats.sessions++;
-    b.changes++;
-    return i;
+    if (!b.sessions[i].used) {
+      slot = i;
+      break;
+    }
   }
-  return -1;
+  if (slot < 0) {
+    if (b.sessions.length >= b.limits.maxSessions) return -1;
+    slot = b.sessions.length;
+    b.sessions.push(newSession()); // slots are made as first needed (see newBrokerState)
+  }
+  const s = b.sessions[slot];
+  s.used = true;
+  s.clientId = clientId;
+  s.cleanSession = cleanSession;
+  s.conn = -1;
+  s.nextPacketId = 1;
+  s.nextSeq = 1;
+  s.matchQos = -1;
+  const st = storeFor(b, s);
+  if (st !== undefined) st.sessionSet(clientId);
+  b.sessionIndex["c" + clientId] = slot;
+  b.stats.sessions++;
+  b.changes++;
+  return slot;
 }
 
 /** Ends a session and everything in it (MQTT-3.1.2-6); retained messages stay (MQTT-3.1.2-7). */

@@ -235,10 +235,11 @@ export function newSession(): Session {
 }
 
 export function newBrokerState(limits: Limits, transport: Transport, clock: Clock, log: Log): Broker {
+  // Connection and session slots are created as first needed, never past the limits, and
+  // reused after: the worst case is still bounded by the limits, but an idle broker with host
+  // limits does not hold 10,000 empty slots.
   const conns: Conn[] = [];
-  for (let i = 0; i < limits.maxConnections; i++) conns.push(newConn(limits.maxPacketSize));
   const sessions: Session[] = [];
-  for (let i = 0; i < limits.maxSessions; i++) sessions.push(newSession());
   return {
     limits: limits,
     transport: transport,
