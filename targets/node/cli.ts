@@ -9,6 +9,7 @@ import { RunningServer, startServer } from "./server";
 import { loadSecurity, startPersistence, startSys } from "./features";
 import { passwdCommand } from "./passwdCommand";
 import { SqliteStore } from "./persistence/sqliteStore";
+import { startBridges } from "./bridge/netLink";
 
 export const VERSION: string = version;
 
@@ -99,6 +100,7 @@ async function runBroker(options: CliOptions): Promise<void> {
   const prepare = (broker: Broker): void => {
     store = startPersistence(broker, config.persistence, log);
     stopSys = startSys(broker, config.sysInterval, VERSION);
+    startBridges(broker, config.bridges, log);
   };
   try {
     server = await startServer(config.limits, config.listeners, log, security.policy, prepare);

@@ -6,6 +6,7 @@ import { Limits, mergeLimits } from "../../src/limits";
 import { LogLevel } from "../../src/platform";
 import { Board, DEFAULT_BOARD, loadBoard } from "./boards";
 import { LogOptions, defaultLogOptions } from "./logger";
+import { BridgeSection, bridgeOptions, checkBridges } from "./bridge/bridgeConfig";
 
 export const DEFAULT_PORT = 1883;
 export const DEFAULT_HOST = "0.0.0.0";
@@ -76,6 +77,8 @@ export interface ConfigFile {
   persistence: PersistenceConfig;
   /** Seconds between $SYS updates; 0 = none. */
   sysInterval: number;
+  /** `connection` sections, in file order. */
+  bridges: BridgeSection[];
   /** "file:line: message" for accepted lines that do nothing in Midge. */
   warnings: string[];
 }
@@ -133,6 +136,7 @@ export interface Config {
   security: SecurityConfig;
   persistence: PersistenceConfig;
   sysInterval: number;
+  bridges: BridgeSection[];
   /** Path of the file read, or "" for defaults only. */
   configFile: string;
   warnings: string[];
@@ -308,6 +312,8 @@ const OPTIONS: Record<string, OptionSpec> = {
       l.useIdentityAsUsername = b;
     })),
   },
+  // Bridges: `connection NAME` and the options of its section.
+  ...bridgeOptions((s: LineState) => ({ bridges: s.file.bridges, line: s.line, fileName: s.fileName, warnings: s.file.warnings })),
 };
 
 /**
@@ -317,7 +323,7 @@ const OPTIONS: Record<string, OptionSpec> = {
 const MOSQUITTO_ONLY = [
   "allow_duplicate_messages", "allow_zero_length_clientid",
   "auth_plugin", "auto_id_prefix", "autosave_on_changes", "capath",
-  "check_retain_source", "clientid_prefixes", "connection", "include_dir", "log_facility",
+  "check_retain_source", "clientid_prefixes", "include_dir", "log_facility",
   "log_timestamp", "log_timestamp_format", "max_keepalive", "max_qos", "max_queued_bytes",
   "memory_limit", "per_listener_settings", "persistent_client_expiration", "pid_file",
   "plugin", "psk_file", "queue_qos0_messages", "set_tcp_nodelay", "socket_domain",
@@ -342,6 +348,7 @@ export function parseConfig(text: string, fileName: string, baseDir: string): Pa
     security: defaultSecurity(),
     persistence: defaultPersistence(),
     sysInterval: DEFAULT_SYS_INTERVAL,
+    bridges: [],
     warnings: [],
   };
   const state: LineState = {
@@ -383,6 +390,8 @@ export function parseConfig(text: string, fileName: string, baseDir: string): Pa
   }
   const listenerError = checkListeners(state);
   if (listenerError !== "") return fail(listenerError);
+  const bridgeError = checkBridges(file.bridges, fileName);
+  if (bridgeError !== "") return fail(bridgeError);
   return { ok: true, file: file };
 }
 
@@ -657,6 +666,7 @@ export function loadConfig(cli: CliOptions, cwd: string): ConfigResult {
       security: file === null ? defaultSecurity() : file.security,
       persistence: file === null ? defaultPersistence() : file.persistence,
       sysInterval: file === null ? DEFAULT_SYS_INTERVAL : file.sysInterval,
+      bridges: file === null ? [] : file.bridges,
       configFile: configFile,
       warnings: file === null ? [] : file.warnings,
     },

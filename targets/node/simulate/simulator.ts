@@ -86,6 +86,14 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
   const cal = memoryModel.calibration(profile, costs);
   if (enforce && cal === null) throw new Error("targets/espruino/costs.json is missing: run node targets/espruino/measure.mjs");
   const jsVars: number = profile.espruino.jsVars;
+  if (enforce && cal !== null && cal.startVars > cal.budgetVars) {
+    // The real interpreter stops with OUT OF MEMORY while the bundle starts: fail before
+    // listening, so nobody takes the broker for ready.
+    throw new Error(
+      `out of memory at start: the bundle and the ${opts.board} tables need about ${cal.startVars} variables ` +
+        `(measured on the real interpreter), the budget is ${cal.budgetVars} (${jsVars} less ${jsVars - cal.budgetVars} reserved)`,
+    );
+  }
 
   const hasWifi = opts.wifi ?? profile.espruino.wifi === true;
   const write = opts.log ?? ((line: string) => void process.stderr.write(line + "\n"));
@@ -167,8 +175,13 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
   const str = (h: QuickJSHandle): string => vm.getString(h);
   const num = (h: QuickJSHandle): number => vm.getNumber(h);
 
-  fn("log", (line) => write(str(line)));
-  fn("warn", (line) => simLog("warning: " + str(line)));
+  // Host functions return a handle or nothing (quickjs-emscripten reads anything else as an error record).
+  fn("log", (line) => {
+    write(str(line));
+  });
+  fn("warn", (line) => {
+    simLog("warning: " + str(line));
+  });
   fn("now", () => vm.newNumber(performance.now()));
   fn("version", () => vm.newString("2v29 (Midge simulator)"));
   fn("env", () =>
@@ -337,7 +350,30 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
     const r = vm.callFunction(dispatchFn, vm.undefined, ...args);
     for (const h of args) if (h.alive && h !== vm.undefined && h !== vm.true) h.dispose();
     if (r.error) reportError(r.error, kind);
-    else r.value.dispose();
+    else {
+      r.value.dispose();
+      if (limitBytes > 0) checkHeap(kind);
+    }
+  }
+
+  // QuickJS enforces its limit on objects and strings but not on ArrayBuffer contents (where
+  // the broker keeps payloads), so the heap is also measured after events: every 20 events
+  // or 10 ms, whichever comes first (a measurement walks the heap, about 1 ms).
+  let lastCheck = 0;
+  let sinceCheck = 0;
+  function checkHeap(kind: string): void {
+    sinceCheck++;
+    const now = performance.now();
+    if (sinceCheck < 20 && now - lastCheck < 10) return;
+    lastCheck = now;
+    sinceCheck = 0;
+    const used = heapBytes();
+    if (used > limitBytes) {
+      fatal(
+        `Error: out of memory after ${kind}: over the ${opts.board} budget of ${cal!.budgetVars} variables ` +
+          `(about ${estimatedVars()} in use; heap ${used} of ${limitBytes} bytes, ${bytesPerVar.toFixed(1)} bytes per variable)`,
+      );
+    }
   }
 
   function accept(serverId: number, sock: Socket): void {
@@ -367,15 +403,6 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
     // The bundle has started and listens: from here on the board's budget applies.
     startBytes = heapBytes();
     startVars = cal.startVars;
-    if (startVars > cal.budgetVars) {
-      setImmediate(() =>
-        fatal(
-          `Error: out of memory at start: the bundle and the ${opts.board} tables need about ${startVars} variables ` +
-            `(measured on the real interpreter), the budget is ${cal.budgetVars} (${jsVars} less the reserve)`,
-        ),
-      );
-      return;
-    }
     limitBytes = Math.floor(startBytes + (cal.budgetVars - startVars) * bytesPerVar);
     rt.setMemoryLimit(limitBytes);
     simLog(`${opts.board}: ${jsVars} variables, budget ${cal.budgetVars}, ${startVars} used at start; heap limit ${limitBytes} bytes (${bytesPerVar.toFixed(1)} bytes per variable)`);
