@@ -2,7 +2,7 @@ import { Bytes, EMPTY_BYTES, bytesLength, utf8Encode } from "../bytes/bytes";
 import { ConnackCode, PACKET_NAMES, PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
 import { decodePacket } from "../codec/decode";
 import { encodeConnack, encodeEmpty } from "../codec/encode";
-import { frameFeed, frameNext, frameReset } from "../codec/frameReader";
+import { frameFeed, frameNext, framePending, frameReset } from "../codec/frameReader";
 import { STATUS_REASONS, Status } from "../codec/status";
 import { Limits } from "../limits";
 import { Clock, Log, LogLevel, Policy, Store, SubscriptionIndex, Transport } from "../platform";
@@ -41,6 +41,7 @@ export function brokerOpen(b: Broker, peer: string, identity?: string): number {
     c.session = -1;
     c.openedAt = b.clock.now();
     c.lastPacketAt = c.openedAt;
+    c.partialSince = -1;
     c.keepAliveMs = 0;
     c.hasWill = false;
     c.droppedQos0 = 0;
@@ -114,7 +115,16 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
   frameFeed(c.reader, chunk);
   for (;;) {
     const framed = frameNext(c.reader);
-    if (framed === Status.NEED_MORE) return;
+    if (framed === Status.NEED_MORE) {
+      // A packet begun and not finished starts the clock of the packet timeout (brokerTick).
+      if (!framePending(c.reader)) c.partialSince = -1;
+      else if (c.partialSince < 0) c.partialSince = b.clock.now();
+      if (b.transport.pending(conn) > notReadingLimit(b)) {
+        closeConnection(b, conn, "client is not reading its replies (" + b.transport.pending(conn) + " bytes unsent)", true);
+      }
+      return;
+    }
+    c.partialSince = -1;
     if (framed !== Status.PACKET) {
       closeConnection(b, conn, "malformed packet (" + STATUS_REASONS[framed] + ")", true); // MQTT-4.8.0-1
       return;
@@ -203,14 +213,28 @@ export function brokerTick(b: Broker): void {
       if (now - c.openedAt > b.limits.connectTimeoutMs) {
         closeConnection(b, i, "no CONNECT within " + Math.floor(b.limits.connectTimeoutMs / 1000) + " s", false);
       }
-    } else if (c.state === ConnState.CONNECTED && c.keepAliveMs > 0) {
-      if (now - c.lastPacketAt > c.keepAliveMs * 1.5) {
+    } else if (c.state === ConnState.CONNECTED) {
+      if (c.keepAliveMs > 0 && now - c.lastPacketAt > c.keepAliveMs * 1.5) {
         closeConnection(b, i, "keep alive of " + Math.floor(c.keepAliveMs / 1000) + " s exceeded", true);
+      } else if (c.partialSince >= 0 && now - c.partialSince > b.limits.connectTimeoutMs) {
+        // Also for keep alive 0: a packet that never completes would hold the slot for ever.
+        closeConnection(b, i, "packet not completed within " + Math.floor(b.limits.connectTimeoutMs / 1000) + " s", true);
+      } else if (b.transport.pending(i) > notReadingLimit(b)) {
+        closeConnection(b, i, "client is not reading (" + b.transport.pending(i) + " bytes unsent)", true);
       }
     }
   }
   if (b.extension !== undefined) b.extension.tick(now);
   storeCommit(b);
+}
+
+/**
+ * Unsent bytes past which a connection is closed: QoS 0 messages stop at maxPendingBytes
+ * (delivery.ts) and QoS 1/2 at the in-flight window, so only replies a client provokes and
+ * does not read (a PINGREQ flood) can get here.
+ */
+function notReadingLimit(b: Broker): number {
+  return b.limits.maxPendingBytes * 2;
 }
 
 /** Closes every connection (no wills: the broker, not the clients, is going away). */

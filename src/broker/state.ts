@@ -34,6 +34,8 @@ export interface Conn {
   keepAliveMs: number;
   openedAt: number;
   lastPacketAt: number;
+  /** When the packet being received began to arrive; -1 = none under way. */
+  partialSince: number;
   hasWill: boolean;
   willTopic: string;
   willTopicBytes: Bytes;
@@ -197,6 +199,7 @@ export function newConn(maxPacketSize: number): Conn {
     keepAliveMs: 0,
     openedAt: 0,
     lastPacketAt: 0,
+    partialSince: -1,
     hasWill: false,
     willTopic: "",
     willTopicBytes: EMPTY_BYTES,

@@ -70,3 +70,33 @@ describe("bad input (in-memory)", () => {
     expect(h.take(c)).toEqual([CONNACK_OK, "9003000100", pkt.publish("t", "bytewise")]);
   });
 });
+
+describe("slow and silent clients (in-memory)", () => {
+  test("a packet that never completes is closed after connectTimeoutMs, even with keep alive 0", () => {
+    const h = harness({ connectTimeoutMs: 2000 });
+    const c = h.open();
+    h.send(c, pkt.connect("c", { keepAlive: 0 }));
+    const publish = pkt.publish("t", "never finished");
+    for (let i = 0; i < 8; i += 2) {
+      h.send(c, publish.slice(i, i + 2)); // a byte every 500 ms keeps it incomplete
+      h.advance(500);
+    }
+    expect(h.isClosed(c)).toBe(false);
+    h.advance(1000);
+    expect(h.isClosed(c)).toBe(true);
+    expect(h.logs.join("\n")).toMatch(/packet not completed within 2 s/);
+  });
+
+  test("a client whose replies pile up unread past 2 x maxPendingBytes is closed", () => {
+    const h = harness({ maxPendingBytes: 1000 });
+    const c = h.open();
+    h.send(c, pkt.connect("c"));
+    h.pending[c] = 1500;
+    h.send(c, pkt.pingreq);
+    expect(h.isClosed(c)).toBe(false);
+    h.pending[c] = 2500;
+    h.send(c, pkt.pingreq);
+    expect(h.isClosed(c)).toBe(true);
+    expect(h.logs.join("\n")).toMatch(/not reading its replies \(2500 bytes unsent\)/);
+  });
+});
