@@ -4,6 +4,7 @@ import { build } from "esbuild";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildEspruino } from "./targets/espruino/build.mjs";
 import { buildLua } from "./targets/lua/build.mjs";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
@@ -29,6 +30,22 @@ const STEPS = [
         logLevel: "warning",
       });
       return ["dist/node/midge.js"];
+    },
+  },
+  {
+    // One bundle per Espruino board profile (with its size and worst-case memory table) and
+    // the simulator that runs them. Fails when a board is over budget, unless
+    // MIDGE_ESPRUINO_BUDGET=warn (as `npm test` sets: see README, Espruino).
+    flag: "--espruino",
+    name: "espruino",
+    async run() {
+      try {
+        const rows = await buildEspruino();
+        return [...rows.map((r) => r.file), "dist/node/simulate.js"];
+      } catch (e) {
+        console.error(e.message);
+        throw e;
+      }
     },
   },
   {

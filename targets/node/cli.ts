@@ -8,6 +8,7 @@ import { ListenError } from "./listeners";
 import { RunningServer, startServer } from "./server";
 import { loadSecurity, startPersistence, startSys } from "./features";
 import { passwdCommand } from "./passwdCommand";
+import { simulateCommand } from "./simulate/command";
 import { SqliteStore } from "./persistence/sqliteStore";
 import { startBridges } from "./bridge/netLink";
 
@@ -29,7 +30,8 @@ export function buildProgram(): Command {
     .option("-b, --board <name|file>", "board profile: a name from boards/ or a JSON file (default: host)")
     .option("-v, --verbose", "log everything, debug messages included")
     .action((options: CliOptions) => runBroker(options))
-    .addCommand(passwdCommand());
+    .addCommand(passwdCommand())
+    .addCommand(simulateCommand());
 }
 
 /** Entry point of dist/node/midge.js; bin/midge.js calls it with process.argv. */

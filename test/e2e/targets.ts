@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { luaTargets } from "./targets/lua";
+import { espruinoTargets } from "./targets/espruino";
 
 export interface StartOptions {
   /** mosquitto.conf lines (listener, max_connections, max_packet_size, ...); written to a config file. */
@@ -43,6 +44,11 @@ export interface BrokerHandle {
 export interface TargetFeatures {
   /** Accepts board profiles (needed for session/subscription limits and the CONNECT timeout). */
   board: boolean;
+  /**
+   * False when the broker cannot see a client stop reading (the Espruino simulator's sockets
+   * report no unsent bytes, and loopback buffers megabytes): slow-consumer tests skip.
+   */
+  sendBuffer?: boolean;
 }
 
 export interface Target {
@@ -250,7 +256,7 @@ export const mosquittoTarget: Target = {
   },
 };
 
-export const allTargets: Target[] = [nodeTarget, mosquittoTarget, ...luaTargets];
+export const allTargets: Target[] = [nodeTarget, mosquittoTarget, ...luaTargets, ...espruinoTargets];
 
 /** Targets named in MIDGE_TARGETS (default "node"); an unknown name is an error, not a silent skip. */
 export function selectedTargets(): Target[] {

@@ -54,8 +54,9 @@ async function main(): Promise<void> {
   try {
     sim = await runSimulator({ ...parsed, onFatal: () => process.exit(3) });
   } catch (e) {
-    process.stderr.write(`Error: ${(e as Error).message}\n`);
-    process.exit(1);
+    const message = (e as Error).message;
+    process.stderr.write(`Error: ${message}\n`);
+    process.exit(/^out of memory/.test(message) ? 3 : 1);
   }
   let stopping = false;
   const stop = (): void => {

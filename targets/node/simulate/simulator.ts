@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { AddressInfo, Server, Socket, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { QuickJSContext, QuickJSHandle, QuickJSRuntime, getQuickJS } from "quickjs-emscripten";
 import { espruinoGuest } from "./guest";
 
@@ -77,7 +77,7 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
   const bundleFile = join(root, "dist", opts.board, "midge.js");
   if (!existsSync(bundleFile)) throw new Error(`${bundleFile} does not exist (run node build.mjs)`);
   const bundle = readFileSync(bundleFile, "latin1");
-  const memoryModel = (await import(join(root, "targets", "espruino", "memory.mjs"))) as {
+  const memoryModel = (await import(pathToFileURL(join(root, "targets", "espruino", "memory.mjs")).href)) as {
     loadCosts(): unknown;
     calibration(profile: unknown, costs: unknown): { bytesPerVar: number; startVars: number; budgetVars: number; jsVars: number } | null;
   };
@@ -342,11 +342,11 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
     write("Uncaught " + describe(err));
   }
 
-  function dispatch(kind: string, id: number, a?: string | number | Buffer, b?: boolean): void {
+  function dispatch(kind: string, id: number, a?: string | number | Buffer, b?: boolean | string): void {
     if (stopped || failed) return;
     const args: QuickJSHandle[] = [vm.newString(kind), vm.newNumber(id)];
     args.push(a === undefined ? vm.undefined : typeof a === "number" ? vm.newNumber(a) : typeof a === "string" ? vm.newString(a) : arrayBuffer(a));
-    args.push(b === true ? vm.true : vm.undefined);
+    args.push(b === true ? vm.true : typeof b === "string" ? vm.newString(b) : vm.undefined);
     const r = vm.callFunction(dispatchFn, vm.undefined, ...args);
     for (const h of args) if (h.alive && h !== vm.undefined && h !== vm.true) h.dispose();
     if (r.error) reportError(r.error, kind);
@@ -394,7 +394,7 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
       if (hostSockets.get(id) === sock) hostSockets.delete(id);
       dispatch("close", id, error);
     });
-    dispatch("connection", serverId, id);
+    dispatch("connection", serverId, id, (sock.remoteAddress ?? "") + ":" + (sock.remotePort ?? ""));
     sock.resume();
   }
 

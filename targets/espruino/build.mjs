@@ -1,0 +1,290 @@
+// Builds Midge for Espruino: one self-contained, minified bundle per board profile
+// (boards/*.json with an "espruino" section) at dist/<board>/midge.js, with the profile's
+// limits baked in, plus the Node simulator runner dist/node/simulate.js. Prints a table per
+// board (bundle bytes raw and gzipped, worst-case memory of the full tables) and fails when a
+// board's budget is exceeded.
+//
+//   import { buildEspruino } from "./targets/espruino/build.mjs";
+//   await buildEspruino();            // every Espruino board
+//   await buildEspruino(["esp8266"]); // some
+//
+// MIDGE_ESPRUINO_BUDGET=warn turns budget failures into warnings (the table still says OVER).
+import { build } from "esbuild";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import ts from "typescript";
+import { coreHash, formatEstimate, loadCosts, worstCase } from "./memory.mjs";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BOARDS_DIR = join(ROOT, "boards");
+
+/**
+ * The esbuild settings measured to produce code Espruino runs (portability.md): the guard
+ * flags turn what esbuild cannot lower to ES2015 into build errors.
+ */
+export const ESPRUINO_ESBUILD = {
+  bundle: true,
+  format: "iife",
+  target: "es2015",
+  minify: true,
+  charset: "ascii",
+  legalComments: "none",
+  tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
+  supported: {
+    destructuring: false,
+    "default-argument": false,
+    "rest-argument": false,
+    "array-spread": false,
+    "object-rest-spread": false,
+    "for-of": false,
+    generator: false,
+    "async-await": false,
+  },
+};
+
+/**
+ * Property names used on Espruino's own objects (sockets, servers, Storage, Wifi, E,
+ * console, typed arrays, strings) or read from JSON (settings, board limits): never mangled.
+ */
+const RESERVED_PROPS = [
+  "write", "end", "on", "listen", "close", "now", "log", "length", "set", "subarray", "slice",
+  "push", "pop", "charCodeAt", "indexOf", "apply", "call", "floor", "random", "toString",
+  "toUint8Array", "readJSON", "readArrayBuffer", "erase", "connect", "getIP", "ip", "require",
+  "fromCharCode", "memory", "usage", "total", "free", "put",
+  // midge.json (Settings in targets/espruino/espruino.ts)
+  "port", "wifi", "ssid", "password", "persist", "saveIntervalMs", "saveMaxBytes", "logLevel",
+];
+
+/**
+ * Property names of the core's state records (exported interfaces of src/, except Limits,
+ * whose names are the settings' keys): esbuild renames them to one or two letters, which
+ * takes a fifth off the bundle. They never meet JSON or the runtime, so renaming is safe.
+ */
+export function mangledProps() {
+  const names = new Set(["buf", "pos"]); // bytes.js Writer fields (plain JS, no interface)
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) files.push(p);
+    }
+  };
+  walk(join(ROOT, "src"));
+  const limitNames = [];
+  for (const file of files) {
+    const sf = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2020, true);
+    sf.forEachChild((node) => {
+      if (!ts.isInterfaceDeclaration(node)) return;
+      for (const m of node.members) {
+        if (!(ts.isPropertySignature(m) || ts.isMethodSignature(m)) || !m.name || !ts.isIdentifier(m.name)) continue;
+        if (node.name.text === "Limits") limitNames.push(m.name.text);
+        else names.add(m.name.text);
+      }
+    });
+  }
+  // Limits come from the define'd JSON and from midge.json: their names must stay, even
+  // where another interface uses the same name.
+  for (const r of limitNames) names.delete(r);
+  for (const r of RESERVED_PROPS) names.delete(r);
+  // Nor any name of a built-in property (String, Array, typed arrays, Error, ...): the core
+  // or the runtime may use one of those on a built-in object.
+  for (const proto of [String.prototype, Array.prototype, Object.getPrototypeOf(Uint8Array.prototype), Uint8Array.prototype,
+    Object.prototype, Function.prototype, Math, JSON, Number, Object, String, Array, ArrayBuffer.prototype, Date.prototype,
+    Number.prototype, Boolean.prototype, RegExp.prototype, Error.prototype]) {
+    for (const k of Object.getOwnPropertyNames(proto)) names.delete(k);
+  }
+  for (const n of names) if (n.startsWith("__")) names.delete(n);
+  return [...names].sort();
+}
+
+/** Board profiles with an "espruino" section, by name. */
+export function espruinoBoards() {
+  const out = [];
+  for (const f of readdirSync(BOARDS_DIR).sort()) {
+    if (!f.endsWith(".json")) continue;
+    const profile = JSON.parse(readFileSync(join(BOARDS_DIR, f), "utf8"));
+    if (profile.espruino) out.push(profile.board);
+  }
+  return out;
+}
+
+export function loadProfile(board) {
+  const profile = JSON.parse(readFileSync(join(BOARDS_DIR, board + ".json"), "utf8"));
+  if (!profile.espruino) throw new Error(`boards/${board}.json has no "espruino" section`);
+  return profile;
+}
+
+/** Every limit, in DEFAULT_LIMITS order, from the profile (a profile must list them all). */
+function limitsOf(profile) {
+  const src = readFileSync(join(ROOT, "src", "limits.ts"), "utf8");
+  const block = /export const DEFAULT_LIMITS: Limits = \{([\s\S]*?)\n\};/.exec(src)[1];
+  const keys = [...block.matchAll(/^\s+(\w+):/gm)].map((m) => m[1]);
+  const out = {};
+  for (const k of keys) {
+    if (profile.limits[k] === undefined) throw new Error(`boards/${profile.board}.json: limit "${k}" missing`);
+    out[k] = profile.limits[k];
+  }
+  return out;
+}
+
+const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
+
+/**
+ * Bundles targets/espruino/main.ts for a profile. `limits` overrides some of the profile's
+ * (used by the measurement runs). Returns { code, metafile }.
+ */
+export async function bundleFor(profile, limits) {
+  const baked = Object.assign(limitsOf(profile), limits || {});
+  const persist = profile.espruino.persist;
+  const result = await build({
+    ...ESPRUINO_ESBUILD,
+    absWorkingDir: ROOT,
+    entryPoints: ["targets/espruino/main.ts"],
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    mangleProps: new RegExp("^(" + mangledProps().join("|") + ")$"),
+    define: {
+      MIDGE_BOARD: JSON.stringify(profile.board),
+      MIDGE_VERSION: JSON.stringify(VERSION),
+      MIDGE_LIMITS: JSON.stringify(baked),
+      MIDGE_PERSIST: JSON.stringify([persist.enabled ? 1 : 0, persist.minIntervalMs, persist.maxBytes]),
+    },
+  });
+  if (result.warnings.length > 0) throw new Error("esbuild warnings:\n" + result.warnings.map((w) => w.text).join("\n"));
+  return { code: result.outputFiles[0].text, metafile: result.metafile };
+}
+
+/**
+ * Constructs the Espruino interpreter cannot run, or globals it lacks (portability.md), that
+ * esbuild's guard flags do not catch. Each: [label, regular expression].
+ */
+export const FORBIDDEN = [
+  ["extends Error", /extends\s+Error\b/],
+  ["labelled statement", /(^|[;{}])\s*(?!default\b)[A-Za-z_$][\w$]*:\s*(for|while|do)\b/],
+  [".prototype. call", /\.prototype\./],
+  ["Symbol", /\bSymbol\b/],
+  ["Proxy", /\bProxy\b/],
+  ["Reflect", /\bReflect\./],
+  ["WeakMap/WeakSet/WeakRef", /\bWeak(Map|Set|Ref)\b/],
+  ["Map", /\bnew Map\b/],
+  ["Set", /\bnew Set\b/],
+  ["async/await", /\basync\s*(function|\(|[A-Za-z_$])|\bawait\s/],
+  ["generator", /function\s*\*/],
+  ["for...of", /for\s*\([^;)]*\sof\s/],
+  ["spread/rest", /\.\.\.[A-Za-z_$[({]/],
+  ["Array.from", /\bArray\.from\b/],
+  ["Uint8Array.from", /\bUint8Array\.from\b/],
+  ["copyWithin", /\.copyWithin\(/],
+  ["Object.freeze", /\bObject\.freeze\b/],
+  ["codePointAt", /\.codePointAt\(/],
+  [".at()", /\.at\(/],
+  ["Math.imul/trunc/clz32/log2/sign", /\bMath\.(imul|trunc|clz32|log2|sign)\b/],
+  ["Number.isInteger", /\bNumber\.isInteger\b/],
+  ["TextEncoder/TextDecoder", /\bText(En|De)coder\b/],
+  ["bare require (esbuild shim)", /(^|[^.\w$])require\s*\(/],
+  ["globalThis", /\bglobalThis\b/],
+  ["Buffer", /\bBuffer\b/],
+  ["process.exit/argv", /\bprocess\.(exit|argv)\b/],
+  ["destroy()", /\.destroy\(/],
+];
+
+/** Labels of the forbidden constructs found in code, for the build and the tests. */
+export function scanBundle(code) {
+  const found = [];
+  for (const [label, re] of FORBIDDEN) if (re.test(code)) found.push(label);
+  return found;
+}
+
+/** Builds dist/node/simulate.js, the simulator's runnable entry (quickjs-emscripten stays external). */
+export async function buildSimulatorRunner() {
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ["targets/node/simulate/run.ts"],
+    outfile: "dist/node/simulate.js",
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    sourcemap: true,
+    logLevel: "warning",
+  });
+  return "dist/node/simulate.js";
+}
+
+function pad(s, n) {
+  s = String(s);
+  return s.length >= n ? s : s + " ".repeat(n - s.length);
+}
+
+function lpad(s, n) {
+  s = String(s);
+  return s.length >= n ? s : " ".repeat(n - s.length) + s;
+}
+
+/**
+ * Builds every named board (default: all Espruino profiles) and the simulator runner; prints
+ * the table; throws when a bundle holds a forbidden construct or a budget is exceeded
+ * (unless MIDGE_ESPRUINO_BUDGET=warn). Returns the rows.
+ */
+export async function buildEspruino(boards) {
+  const names = boards && boards.length > 0 ? boards : espruinoBoards();
+  const costs = loadCosts();
+  const rows = [];
+  const failures = [];
+  for (const name of names) {
+    const profile = loadProfile(name);
+    const { code } = await bundleFor(profile);
+    const outfile = join(ROOT, "dist", name, "midge.js");
+    mkdirSync(dirname(outfile), { recursive: true });
+    writeFileSync(outfile, code);
+    const raw = Buffer.byteLength(code);
+    const gzip = gzipSync(code, { level: 9 }).length;
+    const est = worstCase(profile, costs, raw);
+    const forbidden = scanBundle(code);
+    const budgetBytes = profile.espruino.bundleBudgetBytes || 0;
+    const sizeOk = budgetBytes === 0 || raw <= budgetBytes;
+    const memOk = est.total <= est.budget;
+    if (forbidden.length > 0) failures.push(`${name}: bundle uses what Espruino cannot run: ${forbidden.join(", ")}`);
+    if (!sizeOk) failures.push(`${name}: bundle is ${raw} bytes, over its budget of ${budgetBytes}`);
+    if (!memOk) failures.push(`${name}: worst case ${est.total} variables, over the budget of ${est.budget}`);
+    rows.push({ board: name, file: `dist/${name}/midge.js`, raw, gzip, budgetBytes, sizeOk, estimate: est, memOk, forbidden });
+  }
+  const runner = await buildSimulatorRunner();
+
+  const lines = [];
+  lines.push("espruino " + pad("board", 14) + lpad("bytes", 7) + lpad("gzip", 7) + lpad("budget", 8) + "  " + lpad("worst", 6) + " /" + pad(" budget vars", 13) + " result");
+  for (const r of rows) {
+    lines.push(
+      "espruino " + pad(r.board, 14) + lpad(r.raw, 7) + lpad(r.gzip, 7) + lpad(r.budgetBytes || "-", 8) + "  " +
+        lpad(r.estimate.total, 6) + " / " + pad(r.estimate.budget + " of " + r.estimate.jsVars, 12) + " " +
+        (r.sizeOk && r.memOk && r.forbidden.length === 0 ? "ok" : "OVER" + (r.sizeOk ? "" : " (size)") + (r.memOk ? "" : " (memory)") + (r.forbidden.length ? " (constructs)" : "")),
+    );
+  }
+  for (const r of rows) lines.push(formatEstimate(r.board, r.estimate));
+  lines.push(`espruino simulator runner ${runner}`);
+  if (costs && costs.coreHash !== coreHash()) {
+    lines.push("espruino warning: src/ changed since targets/espruino/costs.json was measured: re-run node targets/espruino/measure.mjs");
+  }
+  console.log(lines.join("\n"));
+
+  if (failures.length > 0) {
+    const message = "Espruino budget exceeded:\n  " + failures.join("\n  ");
+    const onlyBudget = rows.every((r) => r.forbidden.length === 0);
+    if (process.env.MIDGE_ESPRUINO_BUDGET === "warn" && onlyBudget) console.warn("warning: " + message);
+    else throw new Error(message);
+  }
+  return rows;
+}
+
+// `node targets/espruino/build.mjs [board...]`
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  buildEspruino(process.argv.slice(2)).catch((e) => {
+    console.error(e.message);
+    process.exitCode = 1;
+  });
+}

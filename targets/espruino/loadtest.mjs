@@ -1,0 +1,179 @@
+// Fills every table of a board profile at once, over real TCP, the way the worst-case
+// estimate assumes: maxSessions persistent clients with the longest client ids and a will,
+// maxSubscriptions filters of the longest length, maxRetained retained messages using
+// maxRetainedBytes, and for every session maxInflight unacknowledged plus maxQueued queued
+// QoS 1 messages of the largest size (distinct per session), maxInboundQos2 inbound QoS 2 ids
+// per session, and a partial packet of nearly maxPacketSize on every connection.
+//
+//   node targets/espruino/loadtest.mjs esp32 [simulator|espruino] [vars]
+//
+// On the simulator (budget enforced) the load must be held; on the real interpreter the
+// variables used are printed next to the estimate for the same load (Linux geometry).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ROOT, loadProfile } from "./build.mjs";
+import { boot, writeStorage } from "./interpreter.mjs";
+import { loadCosts, worstCase } from "./memory.mjs";
+import { connected, pk, sync } from "./rawClient.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pad = (s, n) => (s + "x".repeat(n)).slice(0, n);
+
+/** The sizes the estimate uses (memory.mjs sizes()). */
+function sizes(limits) {
+  const T = Math.max(1, Math.min(limits.maxTopicLength, limits.maxPacketSize - 12));
+  let P = Math.max(0, limits.maxPacketSize - 5 - 2 - T - 2);
+  if (limits.messageSizeLimit > 0) P = Math.min(P, limits.messageSizeLimit);
+  const perRetained = limits.maxRetained > 0 ? Math.floor(limits.maxRetainedBytes / limits.maxRetained) : 0;
+  const Tr = Math.max(1, Math.min(T, perRetained - 1));
+  const Pr = Math.max(1, perRetained - Tr);
+  return { T, P, Tr, Pr };
+}
+
+/**
+ * Fills the tables of `limits` on a broker at port. Returns { clients, subscriptions,
+ * retained, inflight, queued, inbound, partial, open } (open: the clients, to close later).
+ */
+export async function fillTables(port, limits) {
+  const { T, P, Tr, Pr } = sizes(limits);
+  const n = Math.min(limits.maxConnections, limits.maxSessions);
+  const clients = [];
+  // A will as large as the CONNECT allows.
+  for (let k = 0; k < n; k++) {
+    const id = pad("c" + k + "-", limits.maxClientIdLength);
+    const willPayload = "w".repeat(Math.max(0, limits.maxPacketSize - 20 - id.length - T - 10));
+    const c = await connected(port, id, false, { topic: pad("will/" + k + "/", T), payload: willPayload, qos: 1 });
+    if (c.codes[0] !== 0) throw new Error(`client ${k} refused with CONNACK ${c.codes[0]}`);
+    clients.push(c);
+  }
+  // Subscriptions: the first of each client matches its own topics; the others are unique.
+  let subs = 0;
+  for (let k = 0; k < n; k++) {
+    const share = Math.min(limits.maxSubscriptionsPerClient, Math.ceil((limits.maxSubscriptions - subs) / (n - k)));
+    const c = clients[k];
+    for (let j = 0; j < share; j++) {
+      const filter = j === 0 ? "s/" + k + "/#" : pad("f/" + k + "/" + j + "/", T);
+      c.send(pk.subscribe(j + 1, filter, 1));
+    }
+    await c.waitCount(9, share);
+    if (c.codes.slice(1).some((x) => x === 0x80)) throw new Error(`a subscription of client ${k} was refused`);
+    subs += share;
+  }
+  // Retained messages.
+  const pub = clients[0];
+  for (let r = 0; r < limits.maxRetained; r++) pub.send(pk.publish(pad("r/" + r + "/", Tr), "p".repeat(Pr), 0, true, 0));
+  await sync(pub);
+  // In-flight and queued messages, distinct per session: nobody acknowledges.
+  const perSession = limits.maxInflight + limits.maxQueued;
+  let pid = 1;
+  for (let k = 0; k < n; k++) {
+    for (let m = 0; m < perSession; m++) pub.send(pk.publish(pad("s/" + k + "/" + m + "/", T), "m".repeat(P), 1, false, pid++));
+    await pub.waitCount(4, pid - 1, 10000);
+  }
+  for (let k = 0; k < n; k++) await clients[k].waitCount(3, limits.maxInflight, 10000);
+  // Inbound QoS 2 ids (no PUBREL follows).
+  for (let k = 0; k < n; k++) {
+    for (let q = 0; q < limits.maxInboundQos2; q++) clients[k].send(pk.publish("n/" + k + "/" + q, "q", 2, false, 1000 + q));
+    await clients[k].waitCount(5, limits.maxInboundQos2);
+  }
+  // A partial packet on every connection: the header announces a full-size PUBLISH.
+  const whole = pk.publish(pad("z/", T), "z".repeat(P), 0, false, 0);
+  for (const c of clients) c.send(whole.subarray(0, whole.length - 8));
+  await sleep(300);
+  return {
+    clients: n,
+    subscriptions: subs,
+    retained: limits.maxRetained,
+    inflight: n * limits.maxInflight,
+    queued: n * limits.maxQueued,
+    inbound: n * limits.maxInboundQos2,
+    partial: n,
+    sizes: { T, P, Tr, Pr },
+    open: clients,
+  };
+}
+
+/**
+ * The estimate for exactly the load fillTables applies, in the geometry of the Linux build
+ * that runs it; send and packet buffers are left out (on localhost the kernel takes what the
+ * broker writes, so they stay empty).
+ */
+export function estimateFor(profile, costs) {
+  const est = worstCase(profile, costs, 0, undefined, costs.espruino.geometry);
+  const skip = (i) => i.name.startsWith("send buffers") || i.name.startsWith("packet buffers");
+  let total = est.start;
+  for (const i of est.items) if (!skip(i)) total += i.total;
+  return { total, start: est.start, items: est.items.filter((i) => !skip(i)) };
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+async function main() {
+  const board = process.argv[2] || "esp32";
+  const engine = process.argv[3] || "simulator";
+  const profile = loadProfile(board);
+  const costs = loadCosts();
+  if (engine === "simulator") {
+    const { runSimulator } = await import(join(ROOT, "dist", "node", "simulate.js"));
+    let fatal = "";
+    const lines = [];
+    const sim = await runSimulator({ board, port: 0, host: "127.0.0.1", log: (l) => lines.push(l), onFatal: (m) => (fatal = m) });
+    try {
+      const load = await fillTables(sim.port, profile.limits);
+      await sleep(200);
+      console.log(JSON.stringify({ board, engine, held: fatal === "", fatal, estimatedVars: sim.estimatedVars(), heapBytes: sim.heapBytes(), heapLimit: sim.heapLimit(), load: { ...load, open: undefined } }));
+      for (const c of load.open) c.close();
+    } catch (e) {
+      console.log(JSON.stringify({ board, engine, held: false, fatal, error: String(e.message || e) }));
+      console.log(lines.slice(-5).join("\n"));
+    } finally {
+      await sim.stop();
+    }
+  } else {
+    const vars = Number(process.argv[4] || profile.espruino.jsVars);
+    const code = readFileSync(join(ROOT, "dist", board, "midge.js"), "latin1");
+    const dir = mkdtempSync(join(tmpdir(), "midge-load-"));
+    const port = await freePort();
+    writeStorage(dir, { ".bootcde": code, "midge.json": JSON.stringify({ port, persist: false }) });
+    const e = boot(vars, dir);
+    try {
+      await e.waitFor(/listen socket on port|OUT OF MEMORY/, 10000);
+      if (/OUT OF MEMORY/.test(e.output())) {
+        console.log(JSON.stringify({ board, engine, vars, held: false, error: "OUT OF MEMORY at boot" }));
+        return;
+      }
+      const start = await e.memory();
+      const load = await fillTables(port, profile.limits);
+      const used = await e.memory();
+      const est = estimateFor(profile, costs);
+      const oom = /OUT OF MEMORY/.test(e.output());
+      console.log(JSON.stringify({ board, engine, vars, held: !oom, start, used, estimateSameLoad: est.total, load: { ...load, open: undefined } }));
+      for (const c of load.open) c.close();
+    } catch (err) {
+      console.log(JSON.stringify({ board, engine, vars, held: false, error: String(err.message || err) }));
+      console.log(e.output().slice(-1500));
+    } finally {
+      await e.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}

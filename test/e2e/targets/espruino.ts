@@ -1,0 +1,209 @@
+/**
+ * End-to-end launchers for the Espruino bundles under the simulator: "esp32-sim" runs
+ * dist/esp32/midge.js and "esp8266-sim" dist/esp8266/midge.js, each in its own process
+ * (`node dist/node/simulate.js --board <b> --port 0`), so a crash or an out-of-memory stop
+ * does not take vitest with it. The bundle and the runner are rebuilt first when missing or
+ * older than their sources.
+ *
+ * Options map onto what a board has: a board profile's limits and the mosquitto.conf lines
+ * that set limits go into the board's settings file (midge.json in the simulated Storage),
+ * which overrides the limits baked into the bundle, as on a real board. Other config lines
+ * are ignored (the Espruino target has no config file).
+ *
+ * MIDGE_SIM_MEMORY=off runs without the board's memory budget (functional runs only);
+ * MIDGE_SIM_LIMITS=<board> (say host) lays that profile's limits under the test's own, to
+ * check the bundle's protocol behaviour apart from the small board's capacities.
+ *
+ * Only types come from ../targets (which imports this file): no value import, no cycle.
+ */
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BrokerHandle, StartOptions, Target } from "../targets";
+
+const ROOT = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
+const START_TIMEOUT_MS = 10000;
+const STOP_GRACE_MS = 3000;
+const PORT_LINE = /listen socket on port (\d+)/;
+
+const children = new Set<ChildProcess>();
+let hooked = false;
+function track(child: ChildProcess): void {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  if (!hooked) {
+    hooked = true;
+    process.once("exit", () => {
+      for (const c of children) {
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+}
+
+/** mosquitto.conf options that are limits, and the limit each sets. */
+const LIMIT_OPTIONS: Record<string, string> = {
+  max_connections: "maxConnections",
+  max_inflight_messages: "maxInflight",
+  max_queued_messages: "maxQueued",
+  message_size_limit: "messageSizeLimit",
+  max_packet_size: "maxPacketSize",
+  retain_available: "retainAvailable",
+};
+
+/** Limits set by a board profile (name in boards/ or path to JSON), inline board limits and config lines. */
+export function settingsLimits(opts: StartOptions): Record<string, number | boolean> {
+  const limits: Record<string, number | boolean> = {};
+  // MIDGE_SIM_LIMITS=host: run the bundle with another profile's limits (say, the host's, to
+  // check protocol behaviour apart from a small board's capacities); implies no memory budget.
+  const base = process.env.MIDGE_SIM_LIMITS;
+  if (base !== undefined && base !== "") {
+    const profile = JSON.parse(readFileSync(join(ROOT, "boards", base + ".json"), "utf8")) as { limits?: Record<string, number | boolean> };
+    Object.assign(limits, profile.limits ?? {});
+  }
+  if (opts.board !== undefined) {
+    const file = opts.board.endsWith(".json") || opts.board.includes("/")
+      ? (isAbsolute(opts.board) ? opts.board : resolve(ROOT, opts.board))
+      : join(ROOT, "boards", opts.board + ".json");
+    const profile = JSON.parse(readFileSync(file, "utf8")) as { limits?: Record<string, number | boolean> };
+    Object.assign(limits, profile.limits ?? {});
+  }
+  Object.assign(limits, opts.boardLimits ?? {});
+  for (const line of opts.configLines ?? []) {
+    const parts = line.trim().split(/\s+/);
+    const key = LIMIT_OPTIONS[parts[0]];
+    if (key === undefined || parts.length < 2) continue;
+    if (key === "retainAvailable") limits[key] = parts[1] === "true";
+    else {
+      const n = Number(parts[1]);
+      // mosquitto's -1 / 0 mean "no limit": on a board, the profile's table size stays.
+      if (Number.isInteger(n) && n > 0) limits[key] = n;
+    }
+  }
+  return limits;
+}
+
+/** Newest modification time of the files under the given paths. */
+function newest(paths: string[]): number {
+  let t = 0;
+  const walk = (p: string): void => {
+    if (!existsSync(p)) return;
+    const st = statSync(p);
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    else if (st.mtimeMs > t) t = st.mtimeMs;
+  };
+  for (const p of paths) walk(p);
+  return t;
+}
+
+/**
+ * (Re)builds the bundle and the simulator runner when missing or older than their sources,
+ * once across parallel test files (a lock directory). Budgets only warn here: the e2e suite
+ * is about behaviour; test/espruino checks the budgets.
+ */
+function ensureBuilt(board: string): void {
+  const outputs = [join(ROOT, "dist", board, "midge.js"), join(ROOT, "dist", "node", "simulate.js")];
+  const sources = ["src", "targets/espruino", "targets/node/simulate", "boards/" + board + ".json"].map((p) => join(ROOT, p));
+  const fresh = (): boolean => outputs.every((f) => existsSync(f) && statSync(f).mtimeMs >= newest(sources));
+  if (fresh()) return;
+  const lock = join(ROOT, "dist", ".espruino-build.lock");
+  mkdirSync(join(ROOT, "dist"), { recursive: true });
+  const until = Date.now() + 120000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > until) throw new Error(`${lock} held for 2 minutes`);
+      spawnSync(process.execPath, ["-e", "setTimeout(()=>{},200)"]);
+      if (fresh()) return;
+    }
+  }
+  try {
+    if (fresh()) return;
+    const r = spawnSync(process.execPath, [join(ROOT, "targets", "espruino", "build.mjs"), board], {
+      cwd: ROOT,
+      env: { ...process.env, MIDGE_ESPRUINO_BUDGET: "warn" },
+      encoding: "utf8",
+      timeout: 120000,
+    });
+    if (r.status !== 0) throw new Error(`building the ${board} bundle failed:\n${r.stdout}${r.stderr}`);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function simulatorTarget(name: string, board: string): Target {
+  return {
+    name,
+    features: { board: true, sendBuffer: false },
+    start(opts: StartOptions = {}): Promise<BrokerHandle> {
+      try {
+        ensureBuilt(board);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const runner = join(ROOT, "dist", "node", "simulate.js");
+      const dir = mkdtempSync(join(tmpdir(), `midge-e2e-${board}-`));
+      const settings = { limits: settingsLimits(opts) };
+      const json = { "midge.json": Buffer.from(JSON.stringify(settings)).toString("base64") };
+      writeFileSync(join(dir, "storage.json"), JSON.stringify(json));
+      const args = [runner, "--board", board, "--port", "0", "--host", "127.0.0.1", "--storage-dir", dir];
+      if (opts.verbose !== false) args.push("--verbose");
+      if (process.env.MIDGE_SIM_MEMORY === "off" || (process.env.MIDGE_SIM_LIMITS ?? "") !== "") args.push("--no-memory-limit");
+      const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      track(child);
+      let output = "";
+      let exited = false;
+      const exitPromise = new Promise<void>((r) =>
+        child.once("exit", () => {
+          exited = true;
+          r();
+        }),
+      );
+      const stop = async (): Promise<void> => {
+        if (!exited) {
+          child.kill("SIGTERM");
+          const timer = setTimeout(() => {
+            if (!exited) child.kill("SIGKILL");
+          }, STOP_GRACE_MS);
+          await exitPromise;
+          clearTimeout(timer);
+        }
+        rmSync(dir, { recursive: true, force: true });
+      };
+      return new Promise<BrokerHandle>((resolvePromise, reject) => {
+        let settled = false;
+        const onData = (chunk: Buffer): void => {
+          output += chunk.toString("utf8");
+          if (settled) return;
+          const m = PORT_LINE.exec(output);
+          if (m) {
+            settled = true;
+            clearTimeout(timer);
+            resolvePromise({ port: Number(m[1]), logs: () => output, alive: () => !exited, stop });
+          }
+        };
+        child.stdout!.on("data", onData);
+        child.stderr!.on("data", onData);
+        const fail = (why: string): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          void stop().then(() => reject(new Error(`${why}\n--- simulator output ---\n${output}`)));
+        };
+        const timer = setTimeout(() => fail(`simulator did not report its port within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+        child.once("exit", (code, signal) => fail(`simulator exited before listening (code ${code}, signal ${signal})`));
+        child.once("error", (e) => fail(`cannot spawn the simulator: ${e.message}`));
+      });
+    },
+  };
+}
+
+export const espruinoTargets: Target[] = [simulatorTarget("esp32-sim", "esp32"), simulatorTarget("esp8266-sim", "esp8266")];
