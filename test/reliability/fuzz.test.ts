@@ -127,7 +127,11 @@ function summary(r: FuzzReport): string {
 }
 
 async function fuzzOnce(ft: FuzzTarget, seed: number, seconds: number, concurrency: number): Promise<FuzzReport> {
-  const broker = await ft.target.start(ft.board === "reliability" ? { boardLimits: NODE_LIMITS, verbose: false } : { board: ft.board, verbose: false });
+  // The simulator targets may run with another profile's limits (MIDGE_SIM_LIMITS=host, as
+  // npm test does for the e2e suite): the fuzz is tuned for the ESP32's, so pass those.
+  const broker = await ft.target.start(
+    ft.board === "reliability" ? { boardLimits: NODE_LIMITS, verbose: false } : ft.board === undefined ? { boardLimits: esp32Limits(), verbose: false } : { board: ft.board, verbose: false },
+  );
   try {
     const pid = pidOfListeningPort(broker.port);
     const tuned = tuneForBoard({ maxConnections: ft.maxConnections, maxPacketSize: ft.maxPacket, maxInboundQos2: ft.maxInboundQos2 }, concurrency, 100);
