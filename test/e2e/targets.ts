@@ -133,6 +133,11 @@ function releaseStart(): void {
  * Spawns `command args`, collects its output, waits for the "listen socket on port N" line and
  * returns a handle; rejects (after killing the child) if the line does not come in time.
  */
+/** Starts a broker process and resolves once it reports its port (shared by every launcher). */
+export function launchBroker(command: string, args: string[], cwd: string, cleanup: () => void, readyRe?: RegExp): Promise<BrokerHandle> {
+  return launch(command, args, cwd, cleanup, readyRe);
+}
+
 async function launch(command: string, args: string[], cwd: string, cleanup: () => void, readyRe?: RegExp): Promise<BrokerHandle> {
   await acquireStart();
   try {

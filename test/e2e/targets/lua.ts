@@ -14,16 +14,13 @@ import { fileURLToPath } from "node:url";
 import type { BrokerHandle, StartOptions, Target } from "../targets";
 // Only used inside functions: targets.ts imports this module to list the Lua targets, and
 // the cycle is safe as long as nothing from it is read while the modules are evaluated.
-import { makeTempDir, trackChild } from "../targets";
+import { launchBroker, makeTempDir, trackChild } from "../targets";
 
 /** The repository root (computed here, not imported: see the import cycle note above). */
 const REPO_ROOT = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
 export const LUA_BUNDLE = join(REPO_ROOT, "dist", "lua", "midge.lua");
 
-const START_TIMEOUT_MS = 8000;
-const STOP_GRACE_MS = 2000;
 const BUILD_WAIT_MS = 180000;
-const PORT_LINE = /listen socket on port (\d+)/;
 
 /** mosquitto.conf options the Lua shell understands (the same set as the Node target's config.ts). */
 export const LUA_CONFIG_OPTIONS = [
@@ -125,53 +122,9 @@ export function ensureLuaBundle(): Promise<void> {
   return ensured;
 }
 
+/** Lua has no signal handlers: the shared launcher's SIGTERM ends it at once (the kernel closes the sockets). */
 function launch(vm: string, args: string[], cleanup: () => void): Promise<BrokerHandle> {
-  const child = spawn(vm, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  trackChild(child);
-  let output = "";
-  let exited = false;
-  const exitPromise = new Promise<void>((res) => {
-    child.once("exit", () => {
-      exited = true;
-      res();
-    });
-  });
-  const stop = async (): Promise<void> => {
-    if (!exited) {
-      // Lua has no signal handlers: SIGTERM ends it at once (the kernel closes the sockets).
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => {
-        if (!exited) child.kill("SIGKILL");
-      }, STOP_GRACE_MS);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    cleanup();
-  };
-  return new Promise<BrokerHandle>((resolvePromise, reject) => {
-    let settled = false;
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString("utf8");
-      if (settled) return;
-      const m = PORT_LINE.exec(output);
-      if (m) {
-        settled = true;
-        clearTimeout(timer);
-        resolvePromise({ port: Number(m[1]), logs: () => output, alive: () => !exited, stop });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    const fail = (why: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void stop().then(() => reject(new Error(`${why}\n--- broker output ---\n${output}`)));
-    };
-    const timer = setTimeout(() => fail(`${vm} broker did not report its port within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
-    child.once("exit", (code, signal) => fail(`${vm} broker exited before listening (code ${code}, signal ${signal})`));
-    child.once("error", (e) => fail(`cannot spawn ${vm}: ${e.message}`));
-  });
+  return launchBroker(vm, args, REPO_ROOT, cleanup);
 }
 
 export interface LuaTarget extends Target {
