@@ -1,7 +1,7 @@
 // Start/stop of the brokers the benchmark compares, each on a free loopback port, fresh for
 // every measurement. Every broker gets the same policy where it has one: Nagle off, 20
 // outbound QoS 1/2 messages in flight and 1000 queued per client, no connection log lines.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -198,7 +198,12 @@ export function brokerVersion(name) {
   try {
     if (name === "midge") return JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
     if (name === "aedes") return JSON.parse(readFileSync(join(ROOT, "node_modules", "aedes", "package.json"), "utf8")).version;
-    if (name === "lua") return luaBin() ?? "";
+    if (name === "lua") {
+      const bin = luaBin();
+      if (bin === null) return "";
+      const r = spawnSync(bin, ["-v"], { encoding: "utf8" });
+      return ((r.stdout || "") + (r.stderr || "")).trim().split("\n")[0].split(" -- ")[0] || bin;
+    }
   } catch {
     return "";
   }
