@@ -201,6 +201,30 @@ function launchNow(command: string, args: string[], cwd: string, cleanup: () => 
 }
 
 /** The Node CLI: node bin/midge.js --port 0 [--config FILE] [--verbose]. */
+/**
+ * Turns StartOptions into command-line arguments appended to args: a config file (configLines,
+ * board, a profile written from boardLimits) and --verbose. Returns the temp dir holding the
+ * files ("" when none), for the launcher's cleanup. Shared by the Node and Lua launchers.
+ */
+export function configArgs(opts: StartOptions, tempPrefix: string, args: string[]): string {
+  let dir = "";
+  const lines = (opts.configLines ?? []).slice();
+  if (opts.board !== undefined) lines.push(`board ${opts.board}`);
+  if (lines.length > 0 || opts.boardLimits !== undefined) {
+    dir = makeTempDir(tempPrefix);
+    if (opts.boardLimits !== undefined) {
+      const profile = join(dir, "e2e.json");
+      writeFileSync(profile, JSON.stringify({ board: "e2e", description: "e2e test profile", limits: opts.boardLimits }, null, 2));
+      lines.push(`board ${profile}`);
+    }
+    const file = join(dir, "midge.conf");
+    writeFileSync(file, lines.join("\n") + "\n");
+    args.push("--config", file);
+  }
+  if (opts.verbose !== false) args.push("--verbose");
+  return dir;
+}
+
 export const nodeTarget: Target = {
   name: "node",
   features: { board: true },
@@ -208,21 +232,7 @@ export const nodeTarget: Target = {
     const bin = join(REPO_ROOT, "bin", "midge.js");
     if (!existsSync(bin)) return Promise.reject(new Error(`${bin} does not exist (run node build.mjs --node)`));
     const args = [bin, "--port", "0"];
-    let dir = "";
-    const lines = (opts.configLines ?? []).slice();
-    if (opts.board !== undefined) lines.push(`board ${opts.board}`);
-    if (lines.length > 0 || opts.boardLimits !== undefined) {
-      dir = makeTempDir("midge-e2e-conf-");
-      if (opts.boardLimits !== undefined) {
-        const profile = join(dir, "e2e.json");
-        writeFileSync(profile, JSON.stringify({ board: "e2e", description: "e2e test profile", limits: opts.boardLimits }, null, 2));
-        lines.push(`board ${profile}`);
-      }
-      const file = join(dir, "midge.conf");
-      writeFileSync(file, lines.join("\n") + "\n");
-      args.push("--config", file);
-    }
-    if (opts.verbose !== false) args.push("--verbose");
+    const dir = configArgs(opts, "midge-e2e-conf-", args);
     return launch(process.execPath, args, REPO_ROOT, () => {
       if (dir !== "") rmSync(dir, { recursive: true, force: true });
     });

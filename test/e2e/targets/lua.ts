@@ -8,13 +8,13 @@
  * build (src/, targets/lua/, package.json), under a lock so parallel test files build it once.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BrokerHandle, StartOptions, Target } from "../targets";
 // Only used inside functions: targets.ts imports this module to list the Lua targets, and
 // the cycle is safe as long as nothing from it is read while the modules are evaluated.
-import { launchBroker, makeTempDir, trackChild } from "../targets";
+import { configArgs, launchBroker, trackChild } from "../targets";
 
 /** The repository root (computed here, not imported: see the import cycle note above). */
 const REPO_ROOT = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
@@ -156,21 +156,7 @@ function luaTarget(name: string, vm: string): LuaTarget {
     async start(opts: StartOptions = {}): Promise<BrokerHandle> {
       await ensureLuaBundle();
       const args = [LUA_BUNDLE, "--port", "0", "--host", "127.0.0.1"];
-      let dir = "";
-      const lines = (opts.configLines ?? []).slice();
-      if (opts.board !== undefined) lines.push(`board ${opts.board}`);
-      if (lines.length > 0 || opts.boardLimits !== undefined) {
-        dir = makeTempDir("midge-e2e-lua-conf-");
-        if (opts.boardLimits !== undefined) {
-          const profile = join(dir, "e2e.json");
-          writeFileSync(profile, JSON.stringify({ board: "e2e", description: "e2e test profile", limits: opts.boardLimits }, null, 2));
-          lines.push(`board ${profile}`);
-        }
-        const file = join(dir, "midge.conf");
-        writeFileSync(file, lines.join("\n") + "\n");
-        args.push("--config", file);
-      }
-      if (opts.verbose !== false) args.push("--verbose");
+      const dir = configArgs(opts, "midge-e2e-lua-conf-", args);
       return launch(vm, args, () => {
         if (dir !== "") rmSync(dir, { recursive: true, force: true });
       });
