@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { runSimulator } from "./simulator";
+import { serveSimulator } from "./simulator";
 
 /**
  * `midge simulate --board esp32 [--port 1883]`: runs dist/<board>/midge.js, the file that
@@ -18,31 +18,15 @@ export function simulateCommand(): Command {
     .option("--no-wifi", "simulate a board without the Wifi module (Linux build, Ethernet)")
     .option("--no-memory-limit", "do not enforce the board's memory budget")
     .action(async (o: { board: string; port: number; host?: string; storageDir?: string; verbose?: boolean; wifi: boolean; memoryLimit: boolean }) => {
-      let sim: Awaited<ReturnType<typeof runSimulator>>;
-      try {
-        sim = await runSimulator({
-          board: o.board,
-          port: o.port,
-          host: o.host,
-          storageDir: o.storageDir,
-          verbose: o.verbose,
-          wifi: o.wifi === false ? false : undefined,
-          enforceMemory: o.memoryLimit,
-          onFatal: () => process.exit(3),
-        });
-      } catch (e) {
-        const message = (e as Error).message;
-        process.stderr.write(`Error: ${message}\n`);
-        process.exit(/^out of memory/.test(message) ? 3 : 1);
-      }
-      let stopping = false;
-      const stop = (): void => {
-        if (stopping) process.exit(1);
-        stopping = true;
-        sim.stop().then(() => process.exit(0));
-      };
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
+      await serveSimulator({
+        board: o.board,
+        port: o.port,
+        host: o.host,
+        storageDir: o.storageDir,
+        verbose: o.verbose,
+        wifi: o.wifi === false ? false : undefined,
+        enforceMemory: o.memoryLimit,
+      });
     });
 }
 

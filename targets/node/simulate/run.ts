@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RunningSimulator, SimulatorOptions, runSimulator } from "./simulator";
+import { RunningSimulator, SimulatorOptions, runSimulator, serveSimulator } from "./simulator";
 
 export { runSimulator };
 export type { RunningSimulator, SimulatorOptions };
@@ -50,22 +50,7 @@ async function main(): Promise<void> {
     process.stderr.write(USAGE + "\n");
     process.exit(parsed === "" ? 0 : 1);
   }
-  let sim: RunningSimulator;
-  try {
-    sim = await runSimulator({ ...parsed, onFatal: () => process.exit(3) });
-  } catch (e) {
-    const message = (e as Error).message;
-    process.stderr.write(`Error: ${message}\n`);
-    process.exit(/^out of memory/.test(message) ? 3 : 1);
-  }
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    sim.stop().then(() => process.exit(0));
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  await serveSimulator(parsed);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();

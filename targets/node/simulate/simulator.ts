@@ -478,3 +478,27 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
     },
   };
 }
+
+/**
+ * Runs the simulator as a process's whole job: exit status 3 when the bundle runs out of the
+ * board's memory budget (or calls quit()), 1 when it cannot start; SIGTERM/SIGINT stop it
+ * (exit 0; a second signal exits 1 at once). Used by `midge simulate` and dist/node/simulate.js.
+ */
+export async function serveSimulator(opts: SimulatorOptions): Promise<void> {
+  let sim: RunningSimulator;
+  try {
+    sim = await runSimulator({ ...opts, onFatal: () => process.exit(3) });
+  } catch (e) {
+    const message = (e as Error).message;
+    process.stderr.write(`Error: ${message}\n`);
+    process.exit(/^out of memory/.test(message) ? 3 : 1);
+  }
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    sim.stop().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
