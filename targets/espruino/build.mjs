@@ -132,6 +132,14 @@ function limitsOf(profile) {
 
 const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 
+/** Resolves the core's bytes module to src/bytes/bytes.espruino.js (byte strings: see there). */
+const espruinoBytes = {
+  name: "espruino-bytes",
+  setup(b) {
+    b.onResolve({ filter: /\/bytes\/bytes$/ }, () => ({ path: join(ROOT, "src", "bytes", "bytes.espruino.js") }));
+  },
+};
+
 /**
  * Bundles targets/espruino/main.ts for a profile. `limits` overrides some of the profile's
  * (used by the measurement runs). Returns { code, metafile }.
@@ -147,6 +155,7 @@ export async function bundleFor(profile, limits) {
     metafile: true,
     logLevel: "silent",
     mangleProps: new RegExp("^(" + mangledProps().join("|") + ")$"),
+    plugins: [espruinoBytes],
     define: {
       MIDGE_BOARD: JSON.stringify(profile.board),
       MIDGE_VERSION: JSON.stringify(VERSION),

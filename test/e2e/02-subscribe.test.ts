@@ -222,6 +222,29 @@ for (const target of selectedTargets()) {
         await plain.expectPacket("30 04 00 01 7a 7a");
       });
 
+      test("[MQTT-4.7.3-4] characters beyond U+00FF are matched byte for byte: \u6e29/x (e6 b8 a9) is not )/x, nor \u0129/x", async (ctx) => {
+        // Espruino's board builds keep 8-bit strings: a broker that decoded UTF-8 into
+        // characters there would fold U+6E29 and U+0129 onto ")" (0x29) and mix these topics.
+        const h = await shared.harness(target, ctx);
+        const wide = await h.rawConnected();
+        await wide.subscribe(1, [[hex("e6 b8 a9 2f 78"), 0], ["u/z", 0]]);
+        const paren = await h.rawConnected();
+        await paren.subscribe(1, [[")/x", 0], ["u/z", 0]]);
+        const latin = await h.rawConnected();
+        await latin.subscribe(1, [[hex("c4 a9 2f 2b"), 0], ["u/z", 0]]);
+        const pub = await h.rawConnected();
+        pub.send("30 08 00 05 e6 b8 a9 2f 78 31"); // "\u6e29/x" payload "1"
+        pub.send("30 06 00 03 29 2f 78 32"); // ")/x" payload "2"
+        pub.send("30 07 00 04 c4 a9 2f 78 33"); // "\u0129/x" payload "3"
+        pub.send("30 06 00 03 75 2f 7a 7a"); // "u/z" sentinel
+        await wide.expectPacket("30 08 00 05 e6 b8 a9 2f 78 31");
+        await wide.expectPacket("30 06 00 03 75 2f 7a 7a");
+        await paren.expectPacket("30 06 00 03 29 2f 78 32");
+        await paren.expectPacket("30 06 00 03 75 2f 7a 7a");
+        await latin.expectPacket("30 07 00 04 c4 a9 2f 78 33");
+        await latin.expectPacket("30 06 00 03 75 2f 7a 7a");
+      });
+
       test("[MQTT-3.3.2-3][MQTT-4.7.1-2][MQTT-4.7.1-3][MQTT-4.7.3-4][SRV-TOP-3] matching table: each subscriber gets exactly its topics, under the publisher's topic name", async (ctx) => {
         const h = await Harness.start(target, ctx); // own broker: catch-all subscriptions
         const topics = [

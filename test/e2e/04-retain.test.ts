@@ -107,6 +107,22 @@ for (const target of selectedTargets()) {
         expect(await untilSentinel(c, "v/sentinel")).toEqual([{ topic: "v/t", payload: "v2", qos: 1, retain: true }]);
       });
 
+      test("[MQTT-3.3.1-5][MQTT-4.7.3-4] topics that differ only beyond U+00FF keep separate retained messages, sent under their own bytes", async (ctx) => {
+        const h = await shared.harness(target, ctx);
+        const pub = await h.rawConnected();
+        pub.send("31 0b 00 08 6e 62 2f e6 b8 a9 2f 78 31"); // retained "nb/\u6e29/x" payload "1"
+        pub.send("31 09 00 06 6e 62 2f 29 2f 78 32"); // retained "nb/)/x" payload "2"
+        pub.send("31 0a 00 07 6e 62 2f c4 a9 2f 78 33"); // retained "nb/\u0129/x" payload "3"
+        pub.send("c0 00"); // PINGREQ: its PINGRESP comes after the three are stored
+        await pub.expectPacket("d0 00");
+        const c = await h.rawConnected();
+        await c.subscribe(1, [["nb/+/x", 0]]);
+        const got: string[] = [];
+        for (let i = 0; i < 3; i++) got.push((await c.nextPacket()).raw.toString("hex"));
+        expect(got.sort()).toEqual(["310900066e622f292f7832", "310a00076e622fc4a92f7833", "310b00086e622fe6b8a92f7831"]);
+        await c.expectSilence(200);
+      });
+
       test("[MQTT-3.3.1-6] a wildcard subscription gets the retained message of every matching topic", async (ctx) => {
         const h = await shared.harness(target, ctx);
         const pub = await h.mqtt();

@@ -141,6 +141,32 @@ describe.skipIf(!BIG)("on the real Espruino interpreter", { timeout: 60000 }, ()
     expect(e.output()).not.toMatch(/Uncaught|ERROR|OUT OF MEMORY/);
   });
 
+  test("[MQTT-4.7.3-4] on the interpreter's 8-bit strings, topics beyond U+00FF stay distinct and go out under their own bytes", async () => {
+    // String.fromCharCode keeps only the low byte on Espruino: U+6E29 would become ")".
+    const port = await freePort();
+    const e = await bootBoard("esp32", { port, persist: false });
+    await e.waitFor(new RegExp(`listen socket on port ${port}\\.`), 10000);
+    const got: string[] = [];
+    const wide = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: "wide", reconnectPeriod: 0 });
+    wide.on("message", (t, m) => got.push(`wide ${t}=${m}`));
+    await wide.subscribeAsync("\u6e29/+", { qos: 1 });
+    const paren = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: "paren", reconnectPeriod: 0 });
+    paren.on("message", (t, m) => got.push(`paren ${t}=${m}`));
+    await paren.subscribeAsync(")/+", { qos: 1 });
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: "pub", reconnectPeriod: 0 });
+    await pub.publishAsync("\u6e29/x", "1", { qos: 1, retain: true });
+    await pub.publishAsync(")/x", "2", { qos: 1 });
+    const late = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: "late", reconnectPeriod: 0 });
+    late.on("message", (t, m) => got.push(`late ${t}=${m}`));
+    await late.subscribeAsync("+/x", { qos: 1 });
+    const until = Date.now() + 3000;
+    while (got.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.sort()).toEqual(["late \u6e29/x=1", "paren )/x=2", "wide \u6e29/x=1"]);
+    for (const c of [wide, paren, pub, late]) await c.endAsync();
+    expect(e.output()).not.toMatch(/Uncaught|ERROR|OUT OF MEMORY/);
+  });
+
   test("retained messages and a persistent session survive a reset (snapshot in Storage, written on change)", async () => {
     const port = await freePort();
     const dir = tempDir();

@@ -11,6 +11,7 @@
  *    Unsent data stays in the socket's send buffer, a String in the JS heap, as on Espruino.
  *  - E.on("init" | "kill"), E.toString, E.toUint8Array, E.toArrayBuffer.
  *  - Storage: write(name, data, offset, size), read, readJSON, readArrayBuffer, erase, list.
+ *  - 8-bit strings: String.fromCharCode keeps the low byte, as on the boards.
  *  - getTime, setTimeout/setInterval/clearTimeout/clearInterval, process.memory() (an
  *    estimate in variables), process.env, require() ("Module X not found" for others), Wifi.
  *
@@ -21,6 +22,13 @@ export function espruinoGuest(): void {
   const g = globalThis as any;
   const host = g.__host;
   g.global = g;
+
+  // Espruino's board builds (ESP32, ESP8266, STM32) have 8-bit strings, without
+  // ESPR_UNICODE_SUPPORT: String.fromCharCode keeps the low byte of each code.
+  const fromCharCode = String.fromCharCode;
+  String.fromCharCode = function (...codes: number[]): string {
+    return fromCharCode.apply(null, codes.map((c) => Number(c) & 255));
+  };
 
   type Handler = (...args: unknown[]) => void;
   interface Emitter {
