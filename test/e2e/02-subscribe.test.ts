@@ -4,7 +4,7 @@
  * a broker (each uses its own topics) unless they subscribe to catch-all filters.
  */
 import { describe, expect, test, vi } from "vitest";
-import { E2E_CONCURRENCY, Harness, TEST_TIMEOUT, hex, idHex, pk, publish, sharedBrokers, sleep } from "./helpers";
+import { E2E_CONCURRENCY, Harness, TEST_TIMEOUT, hex, idHex, pk, publish, sharedBrokers, sleep, describeOn } from "./helpers";
 import { selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -12,8 +12,8 @@ vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
 const shared = sharedBrokers();
 
 for (const target of selectedTargets()) {
-  describe.concurrent(target.name, () => {
-    describe.concurrent("02-subscribe", { timeout: TEST_TIMEOUT }, () => {
+  describeOn(target)(target.name, () => {
+    describeOn(target)("02-subscribe", { timeout: TEST_TIMEOUT }, () => {
       test("[MQTT-3.8.4-1][MQTT-3.8.4-2][MQTT-3.8.4-5][MQTT-3.9.3-1][SRV-SUB-5] three filters get one SUBACK echoing the id with the codes in order", async (ctx) => {
         const h = await shared.harness(target, ctx);
         const c = await h.rawConnected();

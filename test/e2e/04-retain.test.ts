@@ -3,7 +3,7 @@
  * one broker (each uses its own topics) except the one that subscribes to "#".
  */
 import { describe, expect, test, vi } from "vitest";
-import { E2E_CONCURRENCY, Harness, RawClient, TEST_TIMEOUT, decodePublish, idHex, pk, publish, sharedBrokers, sleep } from "./helpers";
+import { E2E_CONCURRENCY, Harness, RawClient, TEST_TIMEOUT, decodePublish, idHex, pk, publish, sharedBrokers, sleep, describeOn } from "./helpers";
 import { selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -28,8 +28,8 @@ async function untilSentinel(c: RawClient, sentinel: string): Promise<Array<{ to
 const shared = sharedBrokers();
 
 for (const target of selectedTargets()) {
-  describe.concurrent(target.name, () => {
-    describe.concurrent("04-retain", { timeout: TEST_TIMEOUT }, () => {
+  describeOn(target)(target.name, () => {
+    describeOn(target)("04-retain", { timeout: TEST_TIMEOUT }, () => {
       test("[MQTT-3.3.1-5][MQTT-3.3.1-6][MQTT-3.3.1-8] a retained message is stored and sent to a new subscriber with RETAIN=1", async (ctx) => {
         const h = await shared.harness(target, ctx);
         const pub = await h.rawConnected();

@@ -4,7 +4,7 @@
  * tests share one broker, each with its own topic prefix (will1/, will2/, ...).
  */
 import { describe, expect, test, vi } from "vitest";
-import { E2E_CONCURRENCY, Harness, MqttConn, RawClient, TEST_TIMEOUT, WillSpec, pk, publish, sharedBrokers, sleep } from "./helpers";
+import { E2E_CONCURRENCY, Harness, MqttConn, RawClient, TEST_TIMEOUT, WillSpec, pk, publish, sharedBrokers, sleep, describeOn } from "./helpers";
 import { selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -12,8 +12,8 @@ vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
 const shared = sharedBrokers();
 
 for (const target of selectedTargets()) {
-  describe.concurrent(target.name, () => {
-    describe.concurrent("07-will", { timeout: TEST_TIMEOUT }, () => {
+  describeOn(target)(target.name, () => {
+    describeOn(target)("07-will", { timeout: TEST_TIMEOUT }, () => {
       async function withWill(h: Harness, clientId: string, will: WillSpec, keepalive = 60): Promise<RawClient> {
         return h.rawConnected({ clientId, will, keepalive });
       }

@@ -3,7 +3,7 @@
  * close when idle > 1.5 × keep alive, checked at least once per second).
  */
 import { describe, expect, test, vi } from "vitest";
-import { E2E_CONCURRENCY, TEST_TIMEOUT, sharedBrokers, sleep } from "./helpers";
+import { E2E_CONCURRENCY, TEST_TIMEOUT, sharedBrokers, sleep, describeOn } from "./helpers";
 import { selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -11,8 +11,8 @@ vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
 const shared = sharedBrokers();
 
 for (const target of selectedTargets()) {
-  describe.concurrent(target.name, () => {
-    describe.concurrent("08-keepalive", { timeout: TEST_TIMEOUT }, () => {
+  describeOn(target)(target.name, () => {
+    describeOn(target)("08-keepalive", { timeout: TEST_TIMEOUT }, () => {
       test("[MQTT-3.12.4-1][SRV-OPS-1] every PINGREQ gets exactly d0 00", async (ctx) => {
         const h = await shared.harness(target, ctx);
         const c = await h.rawConnected();

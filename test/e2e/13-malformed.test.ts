@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import type { TestContext } from "vitest";
-import { E2E_CONCURRENCY, Harness, MqttConn, TEST_TIMEOUT, hex, mqttConnect, sharedBrokers, sleep, waitUntil } from "./helpers";
+import { E2E_CONCURRENCY, Harness, MqttConn, TEST_TIMEOUT, hex, mqttConnect, sharedBrokers, sleep, waitUntil, describeOn, fits } from "./helpers";
 import { BrokerHandle, selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -91,17 +91,22 @@ function garbage(rand: () => number, n: number): Buffer {
   return b;
 }
 
-/** A client that publishes QoS 1 to itself every 25 ms and checks it gets everything, in order. */
+/**
+ * A client that publishes QoS 1 to itself every 25 ms and checks it gets everything, in order.
+ * `holdBack`: send only once the previous message came back, for a board whose window and
+ * queue (2 + 4 on the ESP32) would drop the oldest of a burst that a stall piles up (by design).
+ */
 class Bystander {
   conn!: MqttConn;
   sent = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   errors: string[] = [];
 
-  async start(port: number): Promise<void> {
+  async start(port: number, holdBack: boolean): Promise<void> {
     this.conn = await mqttConnect(port, { clientId: "bystander", keepalive: 5 });
     await this.conn.client.subscribeAsync({ "by/t": { qos: 1 } });
     this.timer = setInterval(() => {
+      if (holdBack && this.received() < this.sent) return;
       const n = this.sent++;
       this.conn.client.publish("by/t", String(n), { qos: 1 }, (err) => {
         if (err) this.errors.push(`publish ${n}: ${err.message}`);
@@ -129,7 +134,7 @@ class Bystander {
 const shared = sharedBrokers();
 
 for (const target of selectedTargets()) {
-  describe.concurrent(target.name, () => {
+  describeOn(target)(target.name, () => {
     describe.sequential("13-malformed with a bystander (default limits)", { timeout: TEST_TIMEOUT }, () => {
       let broker: BrokerHandle;
       const by = new Bystander();
@@ -137,7 +142,7 @@ for (const target of selectedTargets()) {
 
       beforeAll(async () => {
         broker = await target.start({});
-        await by.start(broker.port);
+        await by.start(broker.port, target.limits !== undefined);
       });
       afterAll(async () => {
         await by.stop();
@@ -145,7 +150,7 @@ for (const target of selectedTargets()) {
       });
 
       // The offenders run concurrently; the bystander check below runs after all of them.
-      describe.concurrent("offenders", () => {
+      describeOn(target)("offenders", () => {
         for (const cs of CASES) {
           test(`${cs.name}: closed without reply, the log says why, the bystander keeps going`, async (ctx: TestContext) => {
             const h = Harness.attach(target, broker, ctx);
@@ -227,7 +232,7 @@ for (const target of selectedTargets()) {
           await by.flowing();
         });
 
-        test("[SRV-OPS-12][MQTT-4.8.0-2] 120 connections each sending random bytes after CONNECT never take the broker down", async (ctx) => {
+        test.skipIf(!fits(target, { maxConnections: 122 }))("[SRV-OPS-12][MQTT-4.8.0-2] 120 connections each sending random bytes after CONNECT never take the broker down", async (ctx) => {
           const h = Harness.attach(target, broker, ctx);
           const rand = prng(42);
           for (let batch = 0; batch < 6; batch++) {
@@ -252,7 +257,7 @@ for (const target of selectedTargets()) {
       });
     });
 
-    describe.concurrent("13-malformed with max_packet_size 1024", { timeout: TEST_TIMEOUT }, () => {
+    describeOn(target)("13-malformed with max_packet_size 1024", { timeout: TEST_TIMEOUT }, () => {
       test("[SRV-ENC-6][SRV-IMPL-1] a header announcing 10 MB is closed at once, the log says why, and another client keeps working", async (ctx) => {
         const h = await shared.harness(target, ctx, { configLines: ["max_packet_size 1024"] });
         const other = await h.subscriber({ "ok/t": 1 });

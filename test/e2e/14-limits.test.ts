@@ -4,7 +4,7 @@
  * fields of Limits in src/limits.ts). Each test checks that the log says why.
  */
 import { describe, expect, test, vi } from "vitest";
-import { E2E_CONCURRENCY, Harness, RawClient, TEST_TIMEOUT, connackHex, decodePublish, frame, mqttString, pk, publish, sharedBrokers, toHex, u16 } from "./helpers";
+import { E2E_CONCURRENCY, Harness, RawClient, TEST_TIMEOUT, connackHex, decodePublish, frame, mqttString, pk, publish, sharedBrokers, toHex, u16, describeOn } from "./helpers";
 import { selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -22,10 +22,10 @@ const G2 = { configLines: ["message_size_limit 10", "retain_available false"] };
 const G3 = { boardLimits: { maxSubscriptionsPerClient: 2, maxInboundQos2: 2, maxTopicLength: 8, maxClientIdLength: 5 } };
 
 for (const target of selectedTargets()) {
-  describe.concurrent(target.name, () => {
+  describeOn(target)(target.name, () => {
     const board = target.features.board ? test : test.skip;
 
-    describe.concurrent("14-limits", { timeout: TEST_TIMEOUT }, () => {
+    describeOn(target)("14-limits", { timeout: TEST_TIMEOUT }, () => {
       test("[SRV-CON-7][SRV-IMPL-19] max_connections 2: a third connection is closed without CONNACK 0, the log says why, and a freed slot is reused", async (ctx) => {
         const h = await Harness.start(target, ctx, { configLines: ["max_connections 2"] });
         const mark = h.mark();

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { createConnection, Socket } from "node:net";
 import { connect as mqttjsConnect } from "mqtt";
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from "mqtt";
-import { afterAll, expect } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import type { TestContext } from "vitest";
 import { BrokerHandle, StartOptions, Target, trackChild } from "./targets";
 
@@ -22,6 +22,30 @@ export const TEST_TIMEOUT = 20000;
  * of a test's time is spent waiting on sockets and timers, so more than vitest's default 5.
  */
 export const E2E_CONCURRENCY = 12;
+
+/**
+ * The describe for a target's tests: concurrent with a host's limits; one test at a time on a
+ * board-limited target (its connection, session and retained tables are the board's).
+ */
+export function describeOn(target: Target): typeof describe.concurrent {
+  return target.limits === undefined ? describe.concurrent : describe.sequential;
+}
+
+/**
+ * Whether a target's limits hold what a test needs: limit names of src/limits.ts → the least
+ * value the test needs (0 in the target's limits means "no limit" for messageSizeLimit).
+ * A test that does not fit skips there: `test.skipIf(!fits(target, { maxPacketSize: 1100 }))`.
+ */
+export function fits(target: Target, needs: Record<string, number>): boolean {
+  const limits = target.limits;
+  if (limits === undefined) return true;
+  for (const key of Object.keys(needs)) {
+    const have = limits[key];
+    if (typeof have !== "number") throw new Error(`fits: no limit named ${key}`);
+    if (!(key === "messageSizeLimit" && have === 0) && have < needs[key]) return false;
+  }
+  return true;
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -912,6 +936,8 @@ export function sharedBrokers(): { harness(target: Target, ctx: TestContext, opt
   });
   return {
     async harness(target: Target, ctx: TestContext, opts: StartOptions = {}): Promise<Harness> {
+      // A board's tables are too small to share: each test gets a broker of its own there.
+      if (target.limits !== undefined) return Harness.start(target, ctx, opts);
       const key = target.name + " " + JSON.stringify(opts);
       let b = brokers.get(key);
       if (!b) {

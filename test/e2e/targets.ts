@@ -54,6 +54,12 @@ export interface TargetFeatures {
 export interface Target {
   name: string;
   features: TargetFeatures;
+  /**
+   * The limits (src/limits.ts names) a broker of this target starts with when they are a
+   * small board's (the simulators at their profile); undefined: the host's, which no test
+   * exceeds. Tests that need more skip on this target (helpers.ts, fits()).
+   */
+  limits?: Record<string, number | boolean>;
   start(opts?: StartOptions): Promise<BrokerHandle>;
 }
 

@@ -68,7 +68,9 @@ function isTarget(v: unknown): v is Target {
  */
 async function espTargets(): Promise<FuzzTarget[]> {
   const found = new Map<string, { target: Target; board?: string }>();
-  for (const t of allTargets) if (/esp32/i.test(t.name)) found.set(t.name, { target: t });
+  // Not the ":host" variants: the fuzz is tuned for the board's own limits.
+  const own = (t: Target): boolean => /esp32/i.test(t.name) && !t.name.includes(":");
+  for (const t of allTargets) if (own(t)) found.set(t.name, { target: t });
   const dir = join(REPO_ROOT, "test", "e2e", "targets");
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^espruino.*\.ts$/.test(f)) : [];
   for (const f of files) {
@@ -76,8 +78,8 @@ async function espTargets(): Promise<FuzzTarget[]> {
     const values: unknown[] = [];
     for (const v of Object.values(mod)) values.push(...(Array.isArray(v) ? v : [v]));
     for (const v of values) {
-      if (!isTarget(v) || found.has(v.name)) continue;
-      if (/esp32/i.test(v.name)) found.set(v.name, { target: v });
+      if (!isTarget(v) || found.has(v.name) || v.name.includes(":")) continue;
+      if (own(v)) found.set(v.name, { target: v });
       else if (/espruino|simulat/i.test(v.name) && !/8266|wifi/i.test(v.name) && v.features.board && found.size === 0) found.set(v.name, { target: v, board: "esp32" });
     }
   }
@@ -127,8 +129,8 @@ function summary(r: FuzzReport): string {
 }
 
 async function fuzzOnce(ft: FuzzTarget, seed: number, seconds: number, concurrency: number): Promise<FuzzReport> {
-  // The simulator targets may run with another profile's limits (MIDGE_SIM_LIMITS=host, as
-  // npm test does for the e2e suite): the fuzz is tuned for the ESP32's, so pass those.
+  // The simulator targets may run with another profile's limits (MIDGE_SIM_LIMITS=host): the
+  // fuzz is tuned for the ESP32's, so pass those.
   const broker = await ft.target.start(
     ft.board === "reliability" ? { boardLimits: NODE_LIMITS, verbose: false } : ft.board === undefined ? { boardLimits: esp32Limits(), verbose: false } : { board: ft.board, verbose: false },
   );

@@ -10,9 +10,11 @@
  * which overrides the limits baked into the bundle, as on a real board. Other config lines
  * are ignored (the Espruino target has no config file).
  *
- * MIDGE_SIM_MEMORY=off runs without the board's memory budget (functional runs only);
- * MIDGE_SIM_LIMITS=<board> (say host) lays that profile's limits under the test's own, to
- * check the bundle's protocol behaviour apart from the small board's capacities.
+ * "esp32-sim" runs at the board's own limits and memory budget, as the board would; tests
+ * that need more than the profile holds skip themselves (helpers.ts, fits()). "esp32-sim:host"
+ * (and MIDGE_SIM_LIMITS=<board> for the plain names) lays another profile's limits (the
+ * host's) under the test's own, with no memory budget, to check the bundle's protocol
+ * behaviour apart from the small board's capacities. MIDGE_SIM_MEMORY=off drops the budget.
  *
  * Only types come from ../targets (which imports this file): no value import, no cycle.
  */
@@ -57,16 +59,18 @@ const LIMIT_OPTIONS: Record<string, string> = {
   retain_available: "retainAvailable",
 };
 
-/** Limits set by a board profile (name in boards/ or path to JSON), inline board limits and config lines. */
-export function settingsLimits(opts: StartOptions): Record<string, number | boolean> {
+function profileLimits(board: string): Record<string, number | boolean> {
+  const profile = JSON.parse(readFileSync(join(ROOT, "boards", board + ".json"), "utf8")) as { limits?: Record<string, number | boolean> };
+  return profile.limits ?? {};
+}
+
+/**
+ * Limits set by a base profile (`base`: another board's limits laid under everything, say the
+ * host's), a board profile (name in boards/ or path to JSON), inline board limits and config lines.
+ */
+export function settingsLimits(opts: StartOptions, base = process.env.MIDGE_SIM_LIMITS ?? ""): Record<string, number | boolean> {
   const limits: Record<string, number | boolean> = {};
-  // MIDGE_SIM_LIMITS=host: run the bundle with another profile's limits (say, the host's, to
-  // check protocol behaviour apart from a small board's capacities); implies no memory budget.
-  const base = process.env.MIDGE_SIM_LIMITS;
-  if (base !== undefined && base !== "") {
-    const profile = JSON.parse(readFileSync(join(ROOT, "boards", base + ".json"), "utf8")) as { limits?: Record<string, number | boolean> };
-    Object.assign(limits, profile.limits ?? {});
-  }
+  if (base !== "") Object.assign(limits, profileLimits(base));
   if (opts.board !== undefined) {
     const file = opts.board.endsWith(".json") || opts.board.includes("/")
       ? (isAbsolute(opts.board) ? opts.board : resolve(ROOT, opts.board))
@@ -139,10 +143,12 @@ function ensureBuilt(board: string): void {
   }
 }
 
-function simulatorTarget(name: string, board: string): Target {
+/** `base`: "" for the board's own limits and memory budget, or a profile ("host") laid under them, with no budget. */
+function simulatorTarget(name: string, board: string, base: string): Target {
   return {
     name,
     features: { board: true, sendBuffer: false },
+    limits: base === "" ? profileLimits(board) : undefined,
     start(opts: StartOptions = {}): Promise<BrokerHandle> {
       try {
         ensureBuilt(board);
@@ -151,12 +157,12 @@ function simulatorTarget(name: string, board: string): Target {
       }
       const runner = join(ROOT, "dist", "node", "simulate.js");
       const dir = mkdtempSync(join(tmpdir(), `midge-e2e-${board}-`));
-      const settings = { limits: settingsLimits(opts) };
+      const settings = { limits: settingsLimits(opts, base) };
       const json = { "midge.json": Buffer.from(JSON.stringify(settings)).toString("base64") };
       writeFileSync(join(dir, "storage.json"), JSON.stringify(json));
       const args = [runner, "--board", board, "--port", "0", "--host", "127.0.0.1", "--storage-dir", dir];
       if (opts.verbose !== false) args.push("--verbose");
-      if (process.env.MIDGE_SIM_MEMORY === "off" || (process.env.MIDGE_SIM_LIMITS ?? "") !== "") args.push("--no-memory-limit");
+      if (process.env.MIDGE_SIM_MEMORY === "off" || base !== "") args.push("--no-memory-limit");
       const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
       track(child);
       let output = "";
@@ -206,4 +212,10 @@ function simulatorTarget(name: string, board: string): Target {
   };
 }
 
-export const espruinoTargets: Target[] = [simulatorTarget("esp32-sim", "esp32"), simulatorTarget("esp8266-sim", "esp8266")];
+const simBase = process.env.MIDGE_SIM_LIMITS ?? "";
+export const espruinoTargets: Target[] = [
+  simulatorTarget("esp32-sim", "esp32", simBase),
+  simulatorTarget("esp32-sim:host", "esp32", "host"),
+  simulatorTarget("esp8266-sim", "esp8266", simBase),
+  simulatorTarget("esp8266-sim:host", "esp8266", "host"),
+];
