@@ -14,9 +14,6 @@ export interface EspruinoSocket {
   on(event: "error", handler: (this: EspruinoSocket, details: { code: number; message: string }) => void): void;
   /** Connection slot, kept on the socket so one set of handlers serves every socket. */
   c?: number;
-  /** Not on Espruino; the simulator sets them (Node's names) so logs name the peer. */
-  remoteAddress?: string;
-  remotePort?: number;
 }
 
 export interface EspruinoServer {

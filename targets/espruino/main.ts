@@ -109,9 +109,8 @@ function onError(this: EspruinoSocket, details: { code: number; message: string 
 
 function accept(socket: EspruinoSocket): void {
   accepted++;
-  // Espruino's sockets do not tell the peer's address; the simulator's do (as Node's names).
-  const peer = socket.remoteAddress ? socket.remoteAddress + ":" + socket.remotePort : "socket " + accepted;
-  const conn = broker ? brokerOpen(broker, peer) : -1;
+  // Espruino's sockets do not tell the peer's address: logs name a connection by its number.
+  const conn = broker ? brokerOpen(broker, "socket " + accepted) : -1;
   if (conn < 0) {
     socket.end();
     return;

@@ -49,6 +49,11 @@ export interface TargetFeatures {
    * report no unsent bytes, and loopback buffers megabytes): slow-consumer tests skip.
    */
   sendBuffer?: boolean;
+  /**
+   * False when the broker cannot know a connection's address (Espruino's sockets do not tell
+   * it): log lines name a connection that has not sent CONNECT "socket N" instead.
+   */
+  peerAddress?: boolean;
 }
 
 export interface Target {

@@ -285,16 +285,11 @@ export function espruinoGuest(): void {
         if (!t.repeat) delete timers[id];
         t.f.apply(g, t.args);
       } else if (kind === "connection") {
-        // a: the host socket's id, b: its peer ("address:port").
+        // a: the host socket's id. Espruino's sockets do not tell the peer's address, so
+        // neither does this one.
         const srv = servers[id];
         if (!srv) return host.end(a as number);
         const s: Socket = { __ev: {}, __id: a as number, __out: "", __open: true, __ending: false, __endSent: false } as Socket;
-        // Not on a real Espruino socket: lets the broker's log lines name the peer.
-        const peer = String(b === undefined ? "" : b);
-        if (peer !== "") {
-          s.remoteAddress = peer.slice(0, peer.lastIndexOf(":"));
-          s.remotePort = Number(peer.slice(peer.lastIndexOf(":") + 1));
-        }
         s.on = on;
         s.removeAllListeners = removeAllListeners;
         s.write = socketWrite;

@@ -394,7 +394,7 @@ export async function runSimulator(opts: SimulatorOptions): Promise<RunningSimul
       if (hostSockets.get(id) === sock) hostSockets.delete(id);
       dispatch("close", id, error);
     });
-    dispatch("connection", serverId, id, (sock.remoteAddress ?? "") + ":" + (sock.remotePort ?? ""));
+    dispatch("connection", serverId, id);
     sock.resume();
   }
 

@@ -23,7 +23,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { AddressInfo, createServer } from "node:net";
 import type { BrokerHandle, StartOptions, Target } from "../targets";
+import { boot, findInterpreter, writeStorage } from "../../../targets/espruino/interpreter.mjs";
 
 const ROOT = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
 const START_TIMEOUT_MS = 10000;
@@ -147,7 +149,7 @@ function ensureBuilt(board: string): void {
 function simulatorTarget(name: string, board: string, base: string): Target {
   return {
     name,
-    features: { board: true, sendBuffer: false },
+    features: { board: true, sendBuffer: false, peerAddress: false },
     limits: base === "" ? profileLimits(board) : undefined,
     start(opts: StartOptions = {}): Promise<BrokerHandle> {
       try {
@@ -212,10 +214,58 @@ function simulatorTarget(name: string, board: string, base: string): Target {
   };
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * The bundle on the real Espruino interpreter (Linux build with `vars` variables, named by
+ * MIDGE_ESPRUINO_<vars>; targets/espruino/interpreter.mjs), booted from Storage as a board
+ * boots: a local check of the simulator's fidelity, for developers who built one. Not in
+ * `npm test` (CI has no interpreter). Its port comes from midge.json (the interpreter cannot
+ * listen on port 0).
+ */
+function interpreterTarget(name: string, board: string, vars: number, base: string): Target {
+  return {
+    name,
+    features: { board: true, sendBuffer: false, peerAddress: false },
+    limits: base === "" ? profileLimits(board) : undefined,
+    async start(opts: StartOptions = {}): Promise<BrokerHandle> {
+      if (findInterpreter(vars) === null) throw new Error(`${name}: no Espruino interpreter with ${vars} variables (set MIDGE_ESPRUINO_${vars})`);
+      ensureBuilt(board);
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), `midge-e2e-${name}-`));
+      const settings = { port, persist: false, logLevel: opts.verbose === false ? 2 : 4, limits: settingsLimits(opts, base) };
+      writeStorage(dir, { ".bootcde": readFileSync(join(ROOT, "dist", board, "midge.js"), "latin1"), "midge.json": JSON.stringify(settings) });
+      const e = boot(vars, dir);
+      const stop = async (): Promise<void> => {
+        await e.stop();
+        rmSync(dir, { recursive: true, force: true });
+      };
+      try {
+        await e.waitFor(new RegExp(`listen socket on port ${port}\\.`), START_TIMEOUT_MS);
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+      return { port, logs: () => e.output(), alive: () => e.alive(), stop };
+    },
+  };
+}
+
 const simBase = process.env.MIDGE_SIM_LIMITS ?? "";
 export const espruinoTargets: Target[] = [
   simulatorTarget("esp32-sim", "esp32", simBase),
   simulatorTarget("esp32-sim:host", "esp32", "host"),
   simulatorTarget("esp8266-sim", "esp8266", simBase),
   simulatorTarget("esp8266-sim:host", "esp8266", "host"),
+  interpreterTarget("esp32-espruino", "esp32", 16383, simBase),
+  interpreterTarget("esp32-espruino:host", "esp32", 16383, "host"),
 ];
