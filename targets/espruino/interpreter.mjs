@@ -116,7 +116,10 @@ export function boot(vars, dir) {
     /** Runs js at the REPL and resolves with what it printed between two markers. */
     async eval(js, ms = 5000) {
       // Typed twice at most: a line typed while the interpreter is busy has been seen to go
-      // unanswered once in a while.
+      // unanswered once in a while. The Linux build reads stdin on a thread of its own that
+      // shares the event queue unlocked, and typing while it is busy can also stop it with
+      // "ASSERT(len <= 64) FAILED AT src/jsdevices.c" (seen in a few runs of measure.mjs):
+      // a harness artefact, a board's console has no such thread; run the measurement again.
       for (let attempt = 0; ; attempt++) {
         const id = ++seq;
         const from = output.length;
