@@ -68,8 +68,9 @@ function isTarget(v: unknown): v is Target {
  */
 async function espTargets(): Promise<FuzzTarget[]> {
   const found = new Map<string, { target: Target; board?: string }>();
-  // Not the ":host" variants: the fuzz is tuned for the board's own limits.
-  const own = (t: Target): boolean => /esp32/i.test(t.name) && !t.name.includes(":");
+  // The simulator only (the real interpreter exists on developers' machines alone), and not
+  // its ":host" variant: the fuzz is tuned for the board's own limits.
+  const own = (t: Target): boolean => /esp32/i.test(t.name) && /-sim$/.test(t.name);
   for (const t of allTargets) if (own(t)) found.set(t.name, { target: t });
   const dir = join(REPO_ROOT, "test", "e2e", "targets");
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^espruino.*\.ts$/.test(f)) : [];
