@@ -10,9 +10,12 @@ export const CLOSE_GRACE_MS = 2000;
  * The Transport over byte streams: one Duplex per broker connection slot, whatever carries it
  * (net.Socket for TCP, tls.TLSSocket for TLS, WebSocketStream for WebSocket and secure
  * WebSocket). Every listener hands its connections to the one instance, so all listeners share
- * the broker's connection table. Writes made during one event-loop turn are corked and sent
- * together (one writev per socket, one message per WebSocket) when the turn ends, so a PUBACK
- * plus several forwarded PUBLISHes cost one system call, not one each.
+ * the broker's connection table. Writes made during one event-loop turn are gathered per
+ * connection and handed to the stream as one Buffer when the turn ends (one write request,
+ * one system call, one WebSocket message), so a PUBACK plus several forwarded PUBLISHes cost
+ * one of each, not one each. Gathering into one Buffer, rather than corking the stream, spares
+ * the stream a write request per packet: measured, a third of the broker's CPU per fan-out
+ * delivery.
  */
 export class StreamTransport implements Transport {
   private broker: Broker | null = null;
@@ -21,7 +24,11 @@ export class StreamTransport implements Transport {
   private readonly streams: (Duplex | null)[] = [];
   /** Streams closed by the broker that are still flushing, with their destroy timers. */
   private readonly closing = new Map<Duplex, NodeJS.Timeout>();
-  private readonly corked: Duplex[] = [];
+  /** Indexed by connection slot: packets written this turn, and their total length. */
+  private readonly outParts: Uint8Array[][] = [];
+  private readonly outBytes: number[] = [];
+  /** Slots with packets waiting for the end of the turn. */
+  private readonly dirty: number[] = [];
   private flushScheduled = false;
   private idleWaiter: (() => void) | null = null;
 
@@ -51,14 +58,20 @@ export class StreamTransport implements Transport {
       stream.destroy();
       return -1;
     }
-    while (this.streams.length <= conn) this.streams.push(null);
+    while (this.streams.length <= conn) {
+      this.streams.push(null);
+      this.outParts.push([]);
+      this.outBytes.push(0);
+    }
     this.streams[conn] = stream;
+    this.drop(conn);
 
     // Events only reach the broker while the slot still holds this stream: after close(conn),
     // or once reported, the slot may already belong to a newer connection.
     const gone = (): void => {
       if (this.streams[conn] !== stream) return;
       this.streams[conn] = null;
+      this.drop(conn);
       brokerClosed(broker, conn);
     };
     stream.on("data", (chunk: Buffer) => {
@@ -91,29 +104,31 @@ export class StreamTransport implements Transport {
   write(conn: number, data: Bytes): void {
     const stream = this.streams[conn];
     if (stream === null || stream === undefined || stream.destroyed) return;
-    // Only this class corks, so writableCorked === 0 means "first write of this turn".
-    if (stream.writableCorked === 0) {
-      stream.cork();
-      this.corked.push(stream);
+    const parts = this.outParts[conn];
+    if (parts.length === 0) {
+      this.dirty.push(conn);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         process.nextTick(() => this.flush());
       }
     }
-    stream.write(data as unknown as Uint8Array);
+    // The broker never modifies Bytes it has written (src/bytes/bytes.d.ts): safe to hold.
+    parts.push(data as unknown as Uint8Array);
+    this.outBytes[conn] += (data as unknown as Uint8Array).length;
   }
 
   pending(conn: number): number {
     const stream = this.streams[conn];
-    return stream === null || stream === undefined ? 0 : stream.writableLength;
+    return stream === null || stream === undefined ? 0 : stream.writableLength + this.outBytes[conn];
   }
 
   close(conn: number): void {
     const stream = this.streams[conn];
     if (stream === null || stream === undefined) return;
+    this.send(conn, stream);
     this.streams[conn] = null;
-    // end() uncorks, sends what is queued, then FIN (TLS: close_notify; WebSocket: a close
-    // frame); the peer's close completes it.
+    // end() sends what is queued, then FIN (TLS: close_notify; WebSocket: a close frame); the
+    // peer's close completes it.
     stream.end();
     const timer = setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
     timer.unref();
@@ -148,12 +163,29 @@ export class StreamTransport implements Transport {
     });
   }
 
+  /** Hands a slot's gathered packets to its stream as one Buffer. */
+  private send(conn: number, stream: Duplex): void {
+    const parts = this.outParts[conn];
+    if (parts.length === 0) return;
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.outBytes[conn]);
+    this.drop(conn);
+    if (!stream.destroyed) stream.write(data);
+  }
+
   private flush(): void {
     this.flushScheduled = false;
-    for (let i = 0; i < this.corked.length; i++) {
-      const stream = this.corked[i];
-      if (!stream.destroyed) stream.uncork();
+    for (let i = 0; i < this.dirty.length; i++) {
+      const conn = this.dirty[i];
+      const stream = this.streams[conn];
+      // A slot closed this turn has nothing left here (close() sent it, the peer's close dropped it).
+      if (stream !== null) this.send(conn, stream);
     }
-    this.corked.length = 0;
+    this.dirty.length = 0;
+  }
+
+  /** Forgets a slot's gathered packets (its stream is gone, or the slot has a new one). */
+  private drop(conn: number): void {
+    this.outParts[conn].length = 0;
+    this.outBytes[conn] = 0;
   }
 }
