@@ -14,7 +14,7 @@
 // measured: treat the numbers as a comparison between brokers, not as broker limits.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../tools/lib/net.mjs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,17 +41,6 @@ function parseArgs(argv) {
     i++;
   }
   return o;
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, HOST, () => {
-      const port = srv.address().port;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 async function command(target) {

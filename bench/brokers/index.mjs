@@ -3,7 +3,7 @@
 // outbound QoS 1/2 messages in flight and 1000 queued per client, no connection log lines.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../tools/lib/net.mjs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -27,18 +27,6 @@ process.once("exit", () => {
     }
   }
 });
-
-/** A free TCP port on loopback (for mosquitto, which cannot listen on port 0). */
-export function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, HOST, () => {
-      const port = srv.address().port;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 function mosquittoBin() {
   return existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";

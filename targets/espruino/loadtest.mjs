@@ -10,28 +10,17 @@
 // On the simulator (budget enforced) the load must be held; on the real interpreter the
 // variables used are printed next to the estimate for the same load (Linux geometry).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
+import { freePort } from "../../tools/lib/net.mjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ROOT, loadProfile } from "./build.mjs";
 import { boot, writeStorage } from "./interpreter.mjs";
-import { loadCosts, worstCase } from "./memory.mjs";
+import { loadCosts, sizes, worstCase } from "./memory.mjs";
 import { connected, pk, sync } from "./rawClient.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pad = (s, n) => (s + "x".repeat(n)).slice(0, n);
-
-/** The sizes the estimate uses (memory.mjs sizes()). */
-function sizes(limits) {
-  const T = Math.max(1, Math.min(limits.maxTopicLength, limits.maxPacketSize - 12));
-  let P = Math.max(0, limits.maxPacketSize - 5 - 2 - T - 2);
-  if (limits.messageSizeLimit > 0) P = Math.min(P, limits.messageSizeLimit);
-  const perRetained = limits.maxRetained > 0 ? Math.floor(limits.maxRetainedBytes / limits.maxRetained) : 0;
-  const Tr = Math.max(1, Math.min(T, perRetained - 1));
-  const Pr = Math.max(1, perRetained - Tr);
-  return { T, P, Tr, Pr };
-}
 
 /**
  * Fills the tables of `limits` on a broker at port. Returns { clients, subscriptions,
@@ -107,17 +96,6 @@ export function estimateFor(profile, costs) {
   let total = est.start;
   for (const i of est.items) if (!skip(i)) total += i.total;
   return { total, start: est.start, items: est.items.filter((i) => !skip(i)) };
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = srv.address().port;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 async function main() {

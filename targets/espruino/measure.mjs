@@ -13,7 +13,7 @@
 // (client id, filter, topic, payload length) to split a fixed cost from a cost per byte.
 // Start-up cost is measured at three table sizes to split the code from the per-slot cost.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { freePort } from "../../tools/lib/net.mjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,17 +47,6 @@ const MEASURE_LIMITS = {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const name = (prefix, i, len) => (prefix + i.toString(36) + "x".repeat(len)).slice(0, len);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = srv.address().port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 // Engines -----------------------------------------------------------------------------------------
 async function espruinoEngine(settings) {

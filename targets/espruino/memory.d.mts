@@ -6,6 +6,7 @@ export function loadCosts(): any;
 export function geometry(jsVars: number, wordBytes: number, varBytes?: number): Geometry;
 export function stringVars(n: number, geo: Geometry): number;
 export function bytesVars(n: number, geo: Geometry): number;
+export function sizes(limits: Record<string, number | boolean>): { T: number; P: number; Tr: number; Pr: number };
 export function startVars(limits: Record<string, number | boolean>, costs: any): number;
 export function worstCase(profile: any, costs: any, bundleBytes?: number, limits?: Record<string, number | boolean>): Estimate;
 export function calibration(profile: any, costs: any): Calibration | null;

@@ -70,8 +70,8 @@ export function bytesVars(n, geo) {
   return 3 + Math.ceil(n / geo.varBytes);
 }
 
-/** The longest topic, QoS 1 payload, and per-retained sizes a profile allows. */
-function sizes(limits) {
+/** The longest topic, QoS 1 payload, and per-retained sizes a profile allows (the estimate's and loadtest.mjs's). */
+export function sizes(limits) {
   const T = Math.max(1, Math.min(limits.maxTopicLength, limits.maxPacketSize - 12));
   let P = Math.max(0, limits.maxPacketSize - 5 - 2 - T - 2);
   if (limits.messageSizeLimit > 0) P = Math.min(P, limits.messageSizeLimit);

@@ -6,24 +6,12 @@
  */
 import { spawn, ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../tools/lib/net.mjs";
 import { join } from "node:path";
 import { REPO_ROOT, makeTempDir, trackChild } from "../e2e/targets";
 
 const MOSQUITTO = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
 const START_TIMEOUT_MS = 8000;
-
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 export interface Upstream {
   port: number;

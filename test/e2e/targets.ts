@@ -11,7 +11,7 @@
  */
 import { spawn, ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../tools/lib/net.mjs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -249,19 +249,6 @@ export const nodeTarget: Target = {
     });
   },
 };
-
-/** A free TCP port on 127.0.0.1 (for brokers that cannot listen on port 0). */
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 /** Reference broker: Debian's mosquitto 2.x. Options that mosquitto lacks (board) are refused. */
 export const mosquittoTarget: Target = {

@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AddressInfo, createServer } from "node:net";
+import { freePort } from "../../../tools/lib/net.mjs";
 import type { BrokerHandle, StartOptions, Target } from "../targets";
 import { boot, findInterpreter, writeStorage } from "../../../targets/espruino/interpreter.mjs";
 
@@ -212,17 +212,6 @@ function simulatorTarget(name: string, board: string, base: string): Target {
       });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as AddressInfo).port;
-      srv.close(() => resolvePort(port));
-    });
-  });
 }
 
 /**
