@@ -13,6 +13,9 @@ import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { REPO_ROOT, Target, allTargets, nodeTarget } from "../e2e/targets";
 import { FuzzReport, runFuzz, tuneForBoard } from "../../tools/lib/fuzzcore.mjs";
+// The Node target runs under the profile `npm run fuzz` uses: every bound small enough to be
+// reached in a short run.
+import { RELIABILITY_LIMITS } from "../../tools/lib/spawn.mjs";
 import { pidOfListeningPort } from "../../tools/lib/proc.mjs";
 import { countFaults, countInputs, reportInputs } from "./inputs";
 
@@ -28,29 +31,9 @@ const REGRESSION_SEEDS: Array<{ seed: number; seconds: number; concurrency: numb
   { seed: 2, seconds: 3, concurrency: 48, found: "QoS 1 resends reaching a QoS 0 subscriber were miscounted as QoS 0 duplicates (fuzzer bug)" },
 ];
 
-/**
- * The profile the Node target runs under here (given as boardLimits): every bound small enough
- * to be reached in a short run. The same values as RELIABILITY_LIMITS in tools/lib/spawn.mjs,
- * which `npm run fuzz` uses.
- */
-const NODE_LIMITS = {
-  maxConnections: 1000,
-  maxSessions: 2000,
-  maxSubscriptions: 50000,
-  maxSubscriptionsPerClient: 500,
-  maxInflight: 20,
-  maxQueued: 300,
-  maxInboundQos2: 100,
-  maxRetained: 2000,
-  maxRetainedBytes: 4 * 1024 * 1024,
-  maxPacketSize: 65536,
-  connectTimeoutMs: 2000,
-  maxPendingBytes: 1024 * 1024,
-};
-
 interface FuzzTarget {
   target: Target;
-  /** "reliability": NODE_LIMITS as boardLimits; another string: that board name; none: the target's own. */
+  /** "reliability": RELIABILITY_LIMITS as boardLimits; another string: that board name; none: the target's own. */
   board?: string;
   maxPacket: number;
   maxConnections: number;
@@ -104,7 +87,7 @@ function esp32Limits(): { maxPacketSize: number; maxConnections: number; maxInbo
 const ESP32 = await espTargets();
 
 const TARGETS: FuzzTarget[] = [
-  { target: nodeTarget, board: "reliability", maxPacket: NODE_LIMITS.maxPacketSize, maxConnections: NODE_LIMITS.maxConnections, maxInboundQos2: NODE_LIMITS.maxInboundQos2 },
+  { target: nodeTarget, board: "reliability", maxPacket: RELIABILITY_LIMITS.maxPacketSize, maxConnections: RELIABILITY_LIMITS.maxConnections, maxInboundQos2: RELIABILITY_LIMITS.maxInboundQos2 },
   // The ESP32 bundle under the simulator; without a launcher for it, the Node build under the
   // ESP32 board's limits (every table full, tiny packets and queues) stands in.
   ...(ESP32.length > 0
@@ -133,7 +116,7 @@ async function fuzzOnce(ft: FuzzTarget, seed: number, seconds: number, concurren
   // The simulator targets may run with another profile's limits (MIDGE_SIM_LIMITS=host): the
   // fuzz is tuned for the ESP32's, so pass those.
   const broker = await ft.target.start(
-    ft.board === "reliability" ? { boardLimits: NODE_LIMITS, verbose: false } : ft.board === undefined ? { boardLimits: esp32Limits(), verbose: false } : { board: ft.board, verbose: false },
+    ft.board === "reliability" ? { boardLimits: RELIABILITY_LIMITS, verbose: false } : ft.board === undefined ? { boardLimits: esp32Limits(), verbose: false } : { board: ft.board, verbose: false },
   );
   try {
     const pid = pidOfListeningPort(broker.port);
