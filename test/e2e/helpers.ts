@@ -11,6 +11,10 @@ import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 
 import { afterAll, describe, expect } from "vitest";
 import type { TestContext } from "vitest";
 import { BrokerHandle, StartOptions, Target, trackChild } from "./targets";
+// The byte builders the reliability tools use: like this file, written from the standard, not src/codec.
+import { frame, str, u16, vbi } from "../../tools/lib/wire.mjs";
+
+export { frame, u16, vbi };
 
 export const HOST = "127.0.0.1";
 /** Default bound for one wait (a packet, a close, a message). */
@@ -104,38 +108,13 @@ export function preview(b: Buffer): string {
   return b.length > 48 ? `${toHex(b.subarray(0, 48))} … (${b.length} bytes)` : toHex(b);
 }
 
-/** Remaining Length as a variable byte integer (SRV-ENC-1), shortest form. */
-export function vbi(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b += 128;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-export function u16(n: number): Buffer {
-  return Buffer.from([Math.floor(n / 256), n % 256]);
-}
-
 /** A packet id as hex: 1 → "00 01". */
 export function idHex(id: number): string {
   return toHex(u16(id));
 }
 
 /** A length-prefixed string (SRV-ENC-9); a Buffer is taken as raw bytes (for bad UTF-8). */
-export function mqttString(s: string | Buffer): Buffer {
-  const b = typeof s === "string" ? Buffer.from(s, "utf8") : s;
-  return Buffer.concat([u16(b.length), b]);
-}
-
-/** Fixed header byte + Remaining Length + body. */
-export function frame(first: number, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([first]), vbi(body.length), body]);
-}
+export const mqttString = str;
 
 export interface WillSpec {
   topic: string;
