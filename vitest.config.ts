@@ -7,5 +7,6 @@ export default defineConfig({
     testTimeout: 30000,
     hookTimeout: 30000,
     include: ["test/**/*.test.ts"],
+    setupFiles: ["test/setup/features.ts"],
   },
 });

@@ -1,0 +1,61 @@
+/**
+ * Parts of the broker that a board profile can leave out ("features" in boards/*.json), as
+ * mosquitto's WITH_* build options or lwIP's opt.h do.
+ *
+ * The core reads a feature only as `MIDGE_FEATURES.<name>`, written out at each use, so that
+ * the Espruino build can define each one as a constant (esbuild `define`): the minifier then
+ * drops the branches behind a feature that is off, and tree shaking drops the functions and
+ * texts only they used. Node and Lua install the profile's values once at start-up
+ * (featuresInstall), before any broker is created.
+ */
+export interface Features {
+  /** MQTT 3.1 clients (protocol name "MQIsdp", level 3); off: CONNACK 0x01 (MQTT-3.1.2-2). */
+  mqtt31: boolean;
+  /** QoS 2 both ways; off: SUBACK grants at most QoS 1, a QoS 2 PUBLISH or will closes the connection. */
+  qos2: boolean;
+  /** Last will messages; off: a CONNECT with a will gets CONNACK 0x05 (not authorised). */
+  will: boolean;
+  /** Retained messages; off: behaves as retain_available false. */
+  retained: boolean;
+  /** CleanSession = 0 sessions kept after the connection ends; off: a session ends with its connection. */
+  persistentSessions: boolean;
+  /** Retained messages and sessions written to a Store and restored at start-up. */
+  persistence: boolean;
+  /** The $SYS/broker/... topics. */
+  sys: boolean;
+  /** Bridges to other brokers (src/bridge), and bridges connecting to us (protocol level 0x83/0x84). */
+  bridge: boolean;
+  /** Log lines as text; off: as numbered codes that `midge log-text` on a host turns back into text. */
+  logText: boolean;
+}
+
+declare global {
+  /** The features compiled in or installed at start-up (see above). */
+  const MIDGE_FEATURES: Features;
+}
+
+/** Every feature name, in the order the build table prints them. */
+export const FEATURE_NAMES: string[] = ["mqtt31", "qos2", "will", "retained", "persistentSessions", "persistence", "sys", "bridge", "logText"];
+
+/** The host profile: everything on. */
+export function allFeatures(): Features {
+  return {
+    mqtt31: true,
+    qos2: true,
+    will: true,
+    retained: true,
+    persistentSessions: true,
+    persistence: true,
+    sys: true,
+    bridge: true,
+    logText: true,
+  };
+}
+
+/**
+ * Makes `f` the features every broker in this process runs with (Node and Lua targets,
+ * tests). The Espruino build never calls it: there each feature is a build-time constant.
+ */
+export function featuresInstall(f: Features): void {
+  (globalThis as unknown as { MIDGE_FEATURES: Features }).MIDGE_FEATURES = f;
+}
