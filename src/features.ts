@@ -5,8 +5,8 @@
  * The core reads a feature only as `MIDGE_FEATURES.<name>`, written out at each use, so that
  * the Espruino build can define each one as a constant (esbuild `define`): the minifier then
  * drops the branches behind a feature that is off, and tree shaking drops the functions and
- * texts only they used. Node and Lua install the profile's values once at start-up
- * (featuresInstall), before any broker is created.
+ * texts only they used. Node and Lua set the global MIDGE_FEATURES from the profile once at
+ * start-up, before any broker is created (targets/node/features.ts, targets/lua/main.ts).
  */
 export interface Features {
   /** MQTT 3.1 clients (protocol name "MQIsdp", level 3); off: CONNACK 0x01 (MQTT-3.1.2-2). */
@@ -50,12 +50,4 @@ export function allFeatures(): Features {
     bridge: true,
     logText: true,
   };
-}
-
-/**
- * Makes `f` the features every broker in this process runs with (Node and Lua targets,
- * tests). The Espruino build never calls it: there each feature is a build-time constant.
- */
-export function featuresInstall(f: Features): void {
-  (globalThis as unknown as { MIDGE_FEATURES: Features }).MIDGE_FEATURES = f;
 }

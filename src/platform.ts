@@ -33,7 +33,8 @@ export const enum LogLevel {
 }
 
 export interface Log {
-  log(level: number, message: string): void;
+  /** category: a LogCategory (src/log/log.ts); connection_messages filters on it. */
+  log(level: number, message: string, category?: number): void;
 }
 
 /** What a client wants to do with a topic, for Policy.allow. */

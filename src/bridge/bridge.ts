@@ -1,10 +1,10 @@
 import { Bytes, EMPTY_BYTES, bytesCopy, bytesLength, utf8Encode, utf8Length } from "../bytes/bytes";
-import { ConnackCode, PACKET_NAMES, PacketType, PROTOCOL_LEVEL_31 } from "../codec/constants";
+import { ConnackCode, packetName, PacketType, PROTOCOL_LEVEL_31 } from "../codec/constants";
 import { decodePacket } from "../codec/decode";
 import { encodeAck, encodeConnect, encodeEmpty, encodePublish, encodeSubscribe, encodeUnsubscribe } from "../codec/encode";
 import { FrameReader, frameFeed, frameNext, frameReset, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
-import { STATUS_REASONS, Status } from "../codec/status";
+import { statusReason, Status } from "../codec/status";
 import { LogLevel } from "../platform";
 import { storeCommit } from "../broker/persist";
 import { publishFrom } from "../broker/publish";
@@ -397,18 +397,18 @@ export function bridgeLinkData(set: Bridges, index: number, chunk: Bytes): void 
     const framed = frameNext(br.reader);
     if (framed === Status.NEED_MORE) break;
     if (framed !== Status.PACKET) {
-      lost(set, br, "malformed packet from upstream: " + STATUS_REASONS[framed], true, false);
+      lost(set, br, "malformed packet from upstream: " + statusReason(framed), true, false);
       break;
     }
     const type = br.reader.type;
     const st = decodePacket(type, br.reader.flags, br.reader.body, p);
     if (st !== Status.OK) {
-      lost(set, br, "malformed " + PACKET_NAMES[type] + " from upstream: " + STATUS_REASONS[st], true, false);
+      lost(set, br, "malformed " + packetName(type) + " from upstream: " + statusReason(st), true, false);
       break;
     }
     if (br.state === LinkState.CONNECTING) {
       if (type !== PacketType.CONNACK) {
-        lost(set, br, "upstream sent " + PACKET_NAMES[type] + " before CONNACK", true, false);
+        lost(set, br, "upstream sent " + packetName(type) + " before CONNACK", true, false);
         break;
       }
       handleConnack(set, br, p);
@@ -525,7 +525,7 @@ function handlePacket(set: Bridges, br: Bridge, type: number, p: Packet): void {
       br.pingSentAt = -1;
       return;
     default:
-      lost(set, br, "upstream sent " + PACKET_NAMES[type] + ", which only a client sends", true, false);
+      lost(set, br, "upstream sent " + packetName(type) + ", which only a client sends", true, false);
   }
 }
 

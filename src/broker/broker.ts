@@ -1,9 +1,9 @@
 import { Bytes, EMPTY_BYTES, bytesLength, utf8Encode } from "../bytes/bytes";
-import { ConnackCode, PACKET_NAMES, PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
+import { ConnackCode, packetName, PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
 import { decodePacket } from "../codec/decode";
 import { encodeConnack, encodeEmpty } from "../codec/encode";
 import { frameFeed, frameNext, framePending, frameReset } from "../codec/frameReader";
-import { STATUS_REASONS, Status } from "../codec/status";
+import { statusReason, Status } from "../codec/status";
 import { Limits } from "../limits";
 import { Clock, Log, LogLevel, Policy, Store, SubscriptionIndex, Transport } from "../platform";
 import { handleConnect } from "./connect";
@@ -126,7 +126,7 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
     }
     c.partialSince = -1;
     if (framed !== Status.PACKET) {
-      closeConnection(b, conn, "malformed packet (" + STATUS_REASONS[framed] + ")", true); // MQTT-4.8.0-1
+      closeConnection(b, conn, "malformed packet (" + statusReason(framed) + ")", true); // MQTT-4.8.0-1
       return;
     }
     c.lastPacketAt = b.clock.now(); // MQTT-3.1.2-24: any complete packet
@@ -137,7 +137,7 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
     const st = decodePacket(type, flags, c.reader.body, p);
     if (c.state === ConnState.NEW) {
       if (type !== PacketType.CONNECT) {
-        closeConnection(b, conn, "first packet was " + PACKET_NAMES[type] + ", not CONNECT", false); // MQTT-3.1.0-1
+        closeConnection(b, conn, "first packet was " + packetName(type) + ", not CONNECT", false); // MQTT-3.1.0-1
         return;
       }
       if (st === Status.UNSUPPORTED_PROTOCOL_LEVEL) {
@@ -146,13 +146,13 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
         return;
       }
       if (st !== Status.OK) {
-        closeConnection(b, conn, "malformed CONNECT (" + STATUS_REASONS[st] + ")", false); // MQTT-3.1.4-1
+        closeConnection(b, conn, "malformed CONNECT (" + statusReason(st) + ")", false); // MQTT-3.1.4-1
         return;
       }
       handleConnect(b, conn, p, closeConnection);
     } else {
       if (st !== Status.OK) {
-        closeConnection(b, conn, "malformed " + PACKET_NAMES[type] + " (" + STATUS_REASONS[st] + ")", true);
+        closeConnection(b, conn, "malformed " + packetName(type) + " (" + statusReason(st) + ")", true);
         return;
       }
       dispatch(b, conn, type);
@@ -200,7 +200,7 @@ function dispatch(b: Broker, conn: number, type: number): void {
       closeConnection(b, conn, "second CONNECT", true); // MQTT-3.1.0-2
       return;
     default:
-      closeConnection(b, conn, "client sent " + PACKET_NAMES[type] + ", which only a server sends", true); // SRV-FH-3
+      closeConnection(b, conn, "client sent " + packetName(type) + ", which only a server sends", true); // SRV-FH-3
   }
 }
 

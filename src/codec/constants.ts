@@ -33,22 +33,11 @@ export const MAX_REMAINING_LENGTH = 268435455;
 export const PROTOCOL_LEVEL_311 = 4;
 export const PROTOCOL_LEVEL_31 = 3;
 
-/** Names for log lines and debug output, indexed by packet type. */
-export const PACKET_NAMES = [
-  "RESERVED0",
-  "CONNECT",
-  "CONNACK",
-  "PUBLISH",
-  "PUBACK",
-  "PUBREC",
-  "PUBREL",
-  "PUBCOMP",
-  "SUBSCRIBE",
-  "SUBACK",
-  "UNSUBSCRIBE",
-  "UNSUBACK",
-  "PINGREQ",
-  "PINGRESP",
-  "DISCONNECT",
-  "RESERVED15",
-];
+/**
+ * The name of a packet type, for log lines. A function rather than a table, so that on
+ * Espruino the names stay in flash until a line needs one (src/log/messages.ts).
+ */
+export function packetName(type: number): string {
+  const names = "RESERVED0 CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT RESERVED15".split(" ");
+  return type >= 0 && type < names.length ? names[type] : "RESERVED" + type;
+}

@@ -62,32 +62,64 @@ export const STATUS_NAMES = [
   "UNSUPPORTED_PROTOCOL_LEVEL",
 ];
 
-/** Human-readable reasons for log lines, indexed by Status. */
-export const STATUS_REASONS = [
-  "ok",
-  "need more bytes",
-  "packet",
-  "reserved packet type or server-only packet",
-  "invalid fixed header flags",
-  "remaining length longer than 4 bytes",
-  "remaining length not in its shortest form",
-  "packet larger than the maximum packet size",
-  "wrong remaining length for the packet type",
-  "field runs past the end of the packet",
-  "bytes left over after the last field",
-  "invalid QoS",
-  "packet identifier 0",
-  "invalid UTF-8 string",
-  "U+0000 in a string",
-  "empty topic name",
-  "wildcard in a topic name",
-  "no topic filters",
-  "reserved bits set in requested QoS",
-  "unknown protocol name",
-  "reserved CONNECT flag set",
-  "inconsistent will flags",
-  "password without user name",
-  "DUP set on a QoS 0 PUBLISH",
-  "reserved CONNACK flags set",
-  "unsupported protocol level",
-];
+/**
+ * The reason a Status gives in log lines. A function rather than a table, so that on Espruino
+ * the texts stay in flash until a line needs one (src/log/messages.ts).
+ */
+export function statusReason(st: number): string {
+  switch (st) {
+    case Status.OK:
+      return "ok";
+    case Status.NEED_MORE:
+      return "need more bytes";
+    case Status.PACKET:
+      return "packet";
+    case Status.BAD_PACKET_TYPE:
+      return "reserved packet type or server-only packet";
+    case Status.BAD_FLAGS:
+      return "invalid fixed header flags";
+    case Status.LENGTH_TOO_LONG:
+      return "remaining length longer than 4 bytes";
+    case Status.LENGTH_NOT_MINIMAL:
+      return "remaining length not in its shortest form";
+    case Status.PACKET_TOO_LARGE:
+      return "packet larger than the maximum packet size";
+    case Status.BAD_LENGTH:
+      return "wrong remaining length for the packet type";
+    case Status.TRUNCATED:
+      return "field runs past the end of the packet";
+    case Status.TRAILING_BYTES:
+      return "bytes left over after the last field";
+    case Status.BAD_QOS:
+      return "invalid QoS";
+    case Status.ZERO_PACKET_ID:
+      return "packet identifier 0";
+    case Status.BAD_UTF8:
+      return "invalid UTF-8 string";
+    case Status.NULL_CHARACTER:
+      return "U+0000 in a string";
+    case Status.EMPTY_TOPIC:
+      return "empty topic name";
+    case Status.WILDCARD_IN_TOPIC:
+      return "wildcard in a topic name";
+    case Status.NO_FILTERS:
+      return "no topic filters";
+    case Status.BAD_SUBSCRIBE_OPTIONS:
+      return "reserved bits set in requested QoS";
+    case Status.BAD_PROTOCOL_NAME:
+      return "unknown protocol name";
+    case Status.CONNECT_RESERVED_FLAG:
+      return "reserved CONNECT flag set";
+    case Status.BAD_WILL_FLAGS:
+      return "inconsistent will flags";
+    case Status.PASSWORD_WITHOUT_USERNAME:
+      return "password without user name";
+    case Status.QOS0_WITH_DUP:
+      return "DUP set on a QoS 0 PUBLISH";
+    case Status.BAD_CONNACK_FLAGS:
+      return "reserved CONNACK flags set";
+    case Status.UNSUPPORTED_PROTOCOL_LEVEL:
+      return "unsupported protocol level";
+  }
+  return "status " + st;
+}

@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import ts from "typescript";
-import { coreHash, formatEstimate, loadCosts, worstCase } from "./memory.mjs";
+import { coreHash, formatEstimate, loadCosts, startupVars, worstCase } from "./memory.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BOARDS_DIR = join(ROOT, "boards");
@@ -114,7 +114,46 @@ export function espruinoBoards() {
 export function loadProfile(board) {
   const profile = JSON.parse(readFileSync(join(BOARDS_DIR, board + ".json"), "utf8"));
   if (!profile.espruino) throw new Error(`boards/${board}.json has no "espruino" section`);
+  featuresOf(profile);
   return profile;
+}
+
+/** The feature names of src/features.ts (FEATURE_NAMES), read from the source so there is one list. */
+export function featureNames() {
+  const src = readFileSync(join(ROOT, "src", "features.ts"), "utf8");
+  const list = /export const FEATURE_NAMES: string\[\] = \[([^\]]*)\]/.exec(src)[1];
+  return [...list.matchAll(/"(\w+)"/g)].map((m) => m[1]);
+}
+
+/**
+ * The profile's features, every name of src/features.ts given as true or false. The Espruino
+ * target has no bridge link (targets/espruino/README.md), so "bridge" must be false there.
+ */
+export function featuresOf(profile) {
+  const f = profile.features;
+  const where = `boards/${profile.board}.json`;
+  if (typeof f !== "object" || f === null) throw new Error(`${where}: "features" must name every feature (${featureNames().join(", ")})`);
+  const out = {};
+  for (const name of featureNames()) {
+    if (typeof f[name] !== "boolean") throw new Error(`${where}: feature "${name}" must be true or false`);
+    out[name] = f[name];
+  }
+  for (const name of Object.keys(f)) if (!(name in out)) throw new Error(`${where}: unknown feature "${name}"`);
+  if (out.bridge) throw new Error(`${where}: the Espruino target has no bridges: "bridge" must be false`);
+  return out;
+}
+
+/** esbuild defines that make each feature a constant: MIDGE_FEATURES.<name> -> true/false. */
+export function featureDefines(features) {
+  const out = {};
+  for (const name of Object.keys(features)) out["MIDGE_FEATURES." + name] = features[name] ? "true" : "false";
+  return out;
+}
+
+/** The features that are off, as the build table prints them ("all" when none is). */
+export function featuresOffLabel(features) {
+  const off = Object.keys(features).filter((n) => !features[n]);
+  return off.length === 0 ? "all" : "-" + off.join(" -");
 }
 
 /** Every limit, in DEFAULT_LIMITS order, from the profile (a profile must list them all). */
@@ -144,8 +183,9 @@ const espruinoBytes = {
  * Bundles targets/espruino/main.ts for a profile. `limits` overrides some of the profile's
  * (used by the measurement runs). Returns { code, metafile }.
  */
-export async function bundleFor(profile, limits) {
+export async function bundleFor(profile, limits, features) {
   const baked = Object.assign(limitsOf(profile), limits || {});
+  const featureSet = features || featuresOf(profile);
   const persist = profile.espruino.persist;
   const result = await build({
     ...ESPRUINO_ESBUILD,
@@ -155,12 +195,15 @@ export async function bundleFor(profile, limits) {
     metafile: true,
     logLevel: "silent",
     mangleProps: new RegExp("^(" + mangledProps().join("|") + ")$"),
+    // A property renamed to "at" would read as the .at() Espruino lacks (FORBIDDEN below).
+    mangleCache: { at: false },
     plugins: [espruinoBytes],
     define: {
       MIDGE_BOARD: JSON.stringify(profile.board),
       MIDGE_VERSION: JSON.stringify(VERSION),
       MIDGE_LIMITS: JSON.stringify(baked),
       MIDGE_PERSIST: JSON.stringify([persist.enabled ? 1 : 0, persist.minIntervalMs, persist.maxBytes]),
+      ...featureDefines(featureSet),
     },
   });
   if (result.warnings.length > 0) throw new Error("esbuild warnings:\n" + result.warnings.map((w) => w.text).join("\n"));
@@ -199,6 +242,8 @@ export const FORBIDDEN = [
   ["Buffer", /\bBuffer\b/],
   ["process.exit/argv", /\bprocess\.(exit|argv)\b/],
   ["destroy()", /\.destroy\(/],
+  // Every feature read must be MIDGE_FEATURES.<name>, which the build defines away.
+  ["MIDGE_FEATURES left in (a feature not read as MIDGE_FEATURES.<name>)", /\bMIDGE_FEATURES\b/],
 ];
 
 /** Labels of the forbidden constructs found in code, for the build and the tests. */
@@ -247,13 +292,15 @@ export async function buildEspruino(boards) {
   const failures = [];
   for (const name of names) {
     const profile = loadProfile(name);
-    const { code } = await bundleFor(profile);
+    const features = featuresOf(profile);
+    const { code } = await bundleFor(profile, undefined, features);
     const outfile = join(ROOT, "dist", name, "midge.js");
     mkdirSync(dirname(outfile), { recursive: true });
     writeFileSync(outfile, code);
     const raw = Buffer.byteLength(code);
     const gzip = gzipSync(code, { level: 9 }).length;
-    const est = worstCase(profile, costs, raw);
+    const startup = startupVars(name, code, costs, ts);
+    const est = worstCase(profile, costs, raw, undefined, undefined, startup.vars);
     const forbidden = scanBundle(code);
     const budgetBytes = profile.espruino.bundleBudgetBytes || 0;
     const sizeOk = budgetBytes === 0 || raw <= budgetBytes;
@@ -261,19 +308,22 @@ export async function buildEspruino(boards) {
     if (forbidden.length > 0) failures.push(`${name}: bundle uses what Espruino cannot run: ${forbidden.join(", ")}`);
     if (!sizeOk) failures.push(`${name}: bundle is ${raw} bytes, over its budget of ${budgetBytes}`);
     if (!memOk) failures.push(`${name}: worst case ${est.total} variables, over the budget of ${est.budget}`);
-    rows.push({ board: name, file: `dist/${name}/midge.js`, raw, gzip, budgetBytes, sizeOk, estimate: est, memOk, forbidden });
+    rows.push({ board: name, file: `dist/${name}/midge.js`, raw, gzip, budgetBytes, sizeOk, estimate: est, memOk, forbidden, features, startup });
   }
   const runner = await buildSimulatorRunner();
 
   const lines = [];
-  lines.push("espruino " + pad("board", 14) + lpad("bytes", 7) + lpad("gzip", 7) + lpad("budget", 8) + "  " + lpad("worst", 6) + " /" + pad(" budget vars", 13) + " result");
+  lines.push("espruino " + pad("board", 14) + lpad("bytes", 7) + lpad("gzip", 7) + lpad("budget", 8) + lpad("start-up", 10) + "  " + lpad("worst", 6) + " /" + pad(" budget vars", 13) + " result");
   for (const r of rows) {
     lines.push(
-      "espruino " + pad(r.board, 14) + lpad(r.raw, 7) + lpad(r.gzip, 7) + lpad(r.budgetBytes || "-", 8) + "  " +
+      "espruino " + pad(r.board, 14) + lpad(r.raw, 7) + lpad(r.gzip, 7) + lpad(r.budgetBytes || "-", 8) +
+        lpad((r.startup.measured ? "" : "~") + r.startup.vars, 10) + "  " +
         lpad(r.estimate.total, 6) + " / " + pad(r.estimate.budget + " of " + r.estimate.jsVars, 12) + " " +
         (r.sizeOk && r.memOk && r.forbidden.length === 0 ? "ok" : "OVER" + (r.sizeOk ? "" : " (size)") + (r.memOk ? "" : " (memory)") + (r.forbidden.length ? " (constructs)" : "")),
     );
   }
+  for (const r of rows) lines.push("espruino " + pad(r.board, 14) + "features: " + featuresOffLabel(r.features));
+  lines.push("espruino start-up: variables after boot with no client; ~ = estimated from the bundle's functions, parameters and top-level values (model in costs.json), else measured on the real interpreter");
   for (const r of rows) lines.push(formatEstimate(r.board, r.estimate));
   lines.push(`espruino simulator runner ${runner}`);
   if (costs && costs.coreHash !== coreHash()) {

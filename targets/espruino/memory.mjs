@@ -124,7 +124,7 @@ export function startVars(limits, costs) {
  * queue and the network stack's objects). `limits` defaults to the profile's; `geo` (default:
  * the board's, 32-bit) is for comparing with a measurement on the Linux build.
  */
-export function worstCase(profile, costs, _bundleBytes, limits, geo) {
+export function worstCase(profile, costs, _bundleBytes, limits, geo, startupOverride) {
   const lim = limits || profile.limits;
   const jsVars = profile.espruino.jsVars;
   const reserve = profile.espruino.reserveVars || 0;
@@ -135,7 +135,7 @@ export function worstCase(profile, costs, _bundleBytes, limits, geo) {
   // Measured per-byte costs are for the Linux build's geometry; a board packs fewer bytes
   // per variable. Scale by the worse of the two ratios (strings and flat strings).
   const scale = Math.max(linux.next / board.next, linux.varBytes / board.varBytes);
-  const start = startVars(lim, costs);
+  const start = startupOverride !== undefined ? startupOverride : startVars(lim, costs);
   const list = items(lim, costs.espruino.items, scale, (n) => stringVars(n, board), (n) => bytesVars(n, board));
   const total = start + list.reduce((n, i) => n + i.total, 0);
   return { jsVars, reserve, budget, start, items: list, total, scale, board };
@@ -170,3 +170,46 @@ export function formatEstimate(board, est) {
   lines.push(`  ${"total".padEnd(38)} ${String(est.total).padStart(6)}   ${est.total <= est.budget ? "fits" : "OVER by " + (est.total - est.budget)}`);
   return lines.join("\n");
 }
+
+/**
+ * What a bundle holds at start-up, counted from its code: functions, their parameters, and
+ * the values built at the top level outside any function (constant tables, object literals'
+ * properties, array elements, strings). On Espruino a function run from flash still costs
+ * variables (the function, its name, its code reference, one per parameter), and every value
+ * built at start-up is a variable or more; code inside functions stays in flash.
+ */
+export function bundleShape(code, ts) {
+  const sf = ts.createSourceFile("bundle.js", code, ts.ScriptTarget.ES2015, true, ts.ScriptKind.JS);
+  let functions = 0, params = 0, values = 0;
+  const visit = (node, inFunction) => {
+    const isFunction = ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isArrowFunction(node) || ts.isMethodDeclaration(node) || ts.isGetAccessor(node) || ts.isSetAccessor(node) || ts.isConstructorDeclaration(node);
+    if (isFunction) {
+      functions++;
+      params += node.parameters.length;
+    } else if (!inFunction && (ts.isStringLiteral(node) || ts.isNumericLiteral(node) || ts.isPropertyAssignment(node) || ts.isShorthandPropertyAssignment(node) || ts.isVariableDeclaration(node) || ts.isNoSubstitutionTemplateLiteral(node))) {
+      values++;
+    }
+    ts.forEachChild(node, (child) => visit(child, inFunction || isFunction));
+  };
+  // The bundle is one IIFE: its body is the top level.
+  visit(sf, false);
+  return { functions, params, values };
+}
+
+/**
+ * Start-up variables of a bundle: measured on the real interpreter when costs.json holds a
+ * measurement of this exact bundle (by hash), else estimated from its shape with the model
+ * fitted to the measured bundles (measure.mjs startup). { vars, measured, shape }.
+ */
+export function startupVars(board, code, costs, ts) {
+  const hash = createHash("sha256").update(code).digest("hex").slice(0, 16);
+  const shape = bundleShape(code, ts);
+  const rec = costs && costs.startup && costs.startup.boards ? costs.startup.boards[board] : undefined;
+  if (rec && rec.bundleHash === hash) return { vars: rec.vars, measured: true, shape, hash };
+  const m = costs && costs.startup && costs.startup.model ? costs.startup.model : DEFAULT_STARTUP_MODEL;
+  const vars = Math.round(m.base + m.perFunction * shape.functions + m.perParam * shape.params + m.perValue * shape.values);
+  return { vars, measured: false, shape, hash };
+}
+
+/** Until measured: the figures of portability.md (4 per function, 1 per parameter, a fresh interpreter ~45). */
+const DEFAULT_STARTUP_MODEL = { base: 45, perFunction: 4, perParam: 1, perValue: 1 };

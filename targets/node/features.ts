@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { aclParse, newAcl } from "../../src/auth/acl";
 import { Broker, brokerSetStore, brokerSysPublish } from "../../src/broker/broker";
+import { Features } from "../../src/features";
 import { Log, LogLevel, Policy } from "../../src/platform";
 import { createPolicy } from "./auth/nodePolicy";
 import { parsePasswordFile } from "./auth/passwordFile";
@@ -12,6 +13,14 @@ import { SqliteStore } from "./persistence/sqliteStore";
  * The optional parts of the Node broker, each set up from its config section: security
  * (password_file, acl_file, allow_anonymous), persistence (SQLite store) and $SYS updates.
  */
+
+/**
+ * Makes `f` the features of every broker in this process (src/features.ts): the core reads
+ * the global MIDGE_FEATURES, which the Espruino build replaces by constants instead.
+ */
+export function installFeatures(f: Features): void {
+  (globalThis as unknown as { MIDGE_FEATURES: Features }).MIDGE_FEATURES = f;
+}
 
 export type PolicyResult = { ok: true; policy: Policy | undefined } | { ok: false; error: string };
 
