@@ -96,6 +96,11 @@ console.log(
 );
 if (impl.length) console.log(`${implNamed.length} of ${impl.length} implementation choices are named by tests (not counted above).`);
 if (clientNamed.length) console.log(`Client-only ids named by tests (no server test should claim them): ${clientNamed.join(", ")}`);
+if (flag("--v5") && !valueOf("--tests"))
+  console.log(
+    "Note: MQTT 5.0 tags reuse 3.1.1 numbers with other meanings, so ids named by 3.1.1 tests count here too;\n" +
+      "      pass --tests <folder> to count only MQTT 5 tests.",
+  );
 console.log(`\nNot named by any test (${missing.length}):\n  ` + missing.join("\n  "));
 if (flag("--covered")) {
   console.log(`\nCovered:`);
