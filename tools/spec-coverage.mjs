@@ -1,30 +1,69 @@
 #!/usr/bin/env node
-// Lists which statement ids of the MQTT 3.1.1 server checklist are named by a test, and which
-// are not. Tests name the ids they check in their titles ("[MQTT-3.1.2-24] ..."), so a grep of
-// test/ is the coverage map. Usage: node tools/spec-coverage.mjs [path/to/checklist.md]
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+// Lists which statement ids of a server checklist are named by a test, and which are not.
+// Tests name the ids they check in their titles ("[MQTT-3.1.2-24] ...", or several at once:
+// "[MQTT-3.1.2-11, MQTT-3.1.2-13] ..."), so a scan of test/ is the coverage map.
+//
+// Usage: node tools/spec-coverage.mjs [--v5 | path/to/checklist.md] [--covered]
+//                                     [--tests DIR] [--check-abbreviated]
+//   (default)            docs/spec/mqtt-3.1.1.md
+//   --v5                 docs/spec/mqtt-5.0.md
+//   path                 any checklist in the same format (the old ../shared/spec files work too)
+//   --covered            also list each covered id with the files that name it
+//   --tests DIR          scan DIR instead of test/ (e.g. a folder holding only MQTT 5 tests)
+//   --check-abbreviated  list ids written in shortened form (MQTT-3.1.2-11/13, SRV-PUB-2..5)
+//                        anywhere in src/ or test/, as file:line, so they can be written out
+//
+// Checklist format: ids are bold at the start of a list item ("- **MQTT-3.1.2-4** ..." or
+// "- **SRV-IMPL-1 Name:** ..."). A heading whose text contains "client-only" marks the ids below
+// it (down to the next heading of the same or a higher level) as client-only; "implementation
+// choices" marks them as implementation choices. Neither kind counts as a server statement.
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const checklist = process.argv[2] ?? resolve(root, "../shared/spec/mqtt-3.1.1-server.md");
-const text = readFileSync(checklist, "utf8");
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const valueOf = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const testsDir = resolve(root, valueOf("--tests") ?? "test");
+const positional = args.filter((a, i) => !a.startsWith("--") && args[i - 1] !== "--tests");
+const checklist = positional[0]
+  ? resolve(process.cwd(), positional[0])
+  : resolve(root, flag("--v5") ? "docs/spec/mqtt-5.0.md" : "docs/spec/mqtt-3.1.1.md");
 
-// Ids defined by the checklist: bold ids at the start of a line ("- **MQTT-3.1.2-4**").
+// One id: MQTT-<section numbers>-<n> (5.0 has MQTT-4.2-1), or SRV-/SRV5-<AREA>-<n>.
+const ID = String.raw`(?:MQTT-\d+(?:\.\d+)+-\d+|SRV5?-[A-Z0-9]+-\d+)`;
+
+// --- the checklist -------------------------------------------------------------------------
 const defined = [];
-const clientOnly = new Set();
-let inClientOnly = false;
-for (const line of text.split("\n")) {
-  if (/^### 2\.19/.test(line)) inClientOnly = true;
-  else if (/^##/.test(line)) inClientOnly = false;
-  const m = /^\s*- \*\*((?:MQTT|SRV)-[A-Z0-9.-]+)\*\*/.exec(line);
-  if (m) {
+const kind = new Map(); // id -> "server" | "client" | "impl"
+{
+  const levels = []; // levels[n] = kind set by the heading of level n, if any
+  for (const line of readFileSync(checklist, "utf8").split("\n")) {
+    const h = /^(#{1,6})\s+(.*)$/.exec(line);
+    if (h) {
+      const level = h[1].length;
+      levels.length = level;
+      levels[level] = /client-only/i.test(h[2]) ? "client" : /implementation(-defined)? choices/i.test(h[2]) ? "impl" : undefined;
+      continue;
+    }
+    const m = new RegExp(String.raw`^\s*- \*\*(${ID})(?=\*\*|[\s:.])`).exec(line);
+    if (!m || kind.has(m[1])) continue;
     defined.push(m[1]);
-    if (inClientOnly) clientOnly.add(m[1]);
+    kind.set(m[1], levels.findLast((k) => k !== undefined) ?? "server");
   }
 }
+if (defined.length === 0) {
+  console.error(`No statement ids found in ${checklist}`);
+  process.exit(1);
+}
 
+// --- the tests -----------------------------------------------------------------------------
 function walk(dir, out) {
+  if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
@@ -32,21 +71,57 @@ function walk(dir, out) {
   }
   return out;
 }
+// Every whole id in a test file counts, wherever it stands, so a title naming several ids
+// ("[MQTT-3.1.2-11, MQTT-3.1.2-13] ...") covers each of them.
 const named = new Map();
-for (const file of walk(join(root, "test"), [])) {
-  const body = readFileSync(file, "utf8");
-  for (const m of body.matchAll(/(MQTT-\d+\.\d+\.\d+-\d+|SRV-[A-Z0-9]+-\d+)/g)) {
-    if (!named.has(m[1])) named.set(m[1], new Set());
-    named.get(m[1]).add(file.substring(root.length + 1));
+for (const file of walk(testsDir, [])) {
+  for (const m of readFileSync(file, "utf8").matchAll(new RegExp(ID, "g"))) {
+    if (!named.has(m[0])) named.set(m[0], new Set());
+    named.get(m[0]).add(relative(root, file));
   }
 }
 
-const server = defined.filter((id) => !clientOnly.has(id));
+const of = (k) => defined.filter((id) => kind.get(id) === k);
+const server = of("server");
 const covered = server.filter((id) => named.has(id));
 const missing = server.filter((id) => !named.has(id));
-console.log(`${covered.length} of ${server.length} server-side statements are named by tests (${clientOnly.size} client-only statements not counted).`);
+const impl = of("impl");
+const implNamed = impl.filter((id) => named.has(id));
+const client = of("client");
+const clientNamed = client.filter((id) => named.has(id));
+
+console.log(`Checklist: ${relative(root, checklist) || checklist}; tests: ${relative(root, testsDir) || "."}/`);
+console.log(
+  `${covered.length} of ${server.length} server-side statements are named by tests (${client.length} client-only statements not counted).`,
+);
+if (impl.length) console.log(`${implNamed.length} of ${impl.length} implementation choices are named by tests (not counted above).`);
+if (clientNamed.length) console.log(`Client-only ids named by tests (no server test should claim them): ${clientNamed.join(", ")}`);
+if (flag("--v5") && !valueOf("--tests"))
+  console.log(
+    "Note: MQTT 5.0 tags reuse 3.1.1 numbers with other meanings, so ids named by 3.1.1 tests count here too;\n" +
+      "      pass --tests <folder> to count only MQTT 5 tests.",
+  );
 console.log(`\nNot named by any test (${missing.length}):\n  ` + missing.join("\n  "));
-if (process.argv.includes("--covered")) {
+if (flag("--covered")) {
   console.log(`\nCovered:`);
   for (const id of covered) console.log(`  ${id}: ${[...named.get(id)].join(", ")}`);
+}
+
+// --- abbreviated ids -----------------------------------------------------------------------
+// An id followed by a shortened list or range of further numbers: MQTT-3.1.2-11/13/15,
+// MQTT-1.5.3-1/-2, MQTT-3.1.2-8..17, SRV-PUB-2..5, MQTT-4.6.0-1–4, MQTT-3.1.2-4, -6.
+if (flag("--check-abbreviated")) {
+  const ABBR = new RegExp(String.raw`${ID}(?:\s*(?:\/|\.\.\.?|…|–|—)\s*-?\d+\b|(?:\s*,|\s+(?:and|or|to))\s*-\d+\b)+`, "g");
+  const hits = [];
+  for (const dir of ["src", "test"]) {
+    for (const file of walk(join(root, dir), [])) {
+      readFileSync(file, "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          for (const m of line.matchAll(ABBR)) hits.push(`${relative(root, file)}:${i + 1}: ${m[0]}`);
+        });
+    }
+  }
+  console.log(`\nIds written in abbreviated form in src/ and test/ (${hits.length}); write each id out whole:`);
+  for (const h of hits) console.log(`  ${h}`);
 }
