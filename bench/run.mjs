@@ -4,14 +4,14 @@
 // and writes everything as JSON.
 //
 //   npm run bench [-- --quick] [--scenarios a,b] [--brokers a,b] [--repeat N] [--json out.json]
-//                 [--profile DIR] [--no-selftest] [--budget SECONDS]
+//                 [--profile DIR] [--no-selftest] [--budget SECONDS] [--alt CHECKOUT|BUNDLE]
 //
 // Loopback only. The load generator runs in forked worker processes (bench/loadgen/worker.mjs)
 // with raw sockets and pre-encoded packets; see bench/README.md.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { BROKERS, ROOT, brokerVersion } from "./brokers/index.mjs";
 import { otherLoad, runOne, scenarios, selftests, sum } from "./lib/harness.mjs";
 
@@ -72,8 +72,10 @@ function versions() {
     // not a git checkout
   }
   const c = cpus();
+  const alt = process.env.MIDGE_BENCH_ALT;
   return {
     midge: brokerVersion("midge") + (commit ? ` (${commit})` : ""),
+    midgeAlt: alt ? `${resolve(alt)}${altCommit(alt)}` : "",
     node: process.versions.node,
     aedes: brokerVersion("aedes"),
     mosquitto,
@@ -83,11 +85,30 @@ function versions() {
   };
 }
 
+/** " (commit)" of the checkout an alt bundle was built in (it sits two levels below its root). */
+function altCommit(bundle) {
+  try {
+    const root = dirname(dirname(dirname(resolve(bundle))));
+    const c = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "targets"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return ` (${c}${dirty !== "" ? "+changes" : ""})`;
+  } catch {
+    return "";
+  }
+}
+
+/** The Node bundle --alt names: a checkout (its dist/node/midge.js) or a bundle file. */
+function altBundle(path) {
+  const inCheckout = join(resolve(path), "dist", "node", "midge.js");
+  if (existsSync(inCheckout)) return inCheckout;
+  return existsSync(path) && path.endsWith(".js") ? resolve(path) : null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Command line.
 
 function parseArgs(argv) {
-  const o = { quick: false, scenarios: null, brokers: null, repeat: null, json: null, profile: null, selftest: true, budget: null, set: [] };
+  const o = { quick: false, scenarios: null, brokers: null, repeat: null, json: null, profile: null, selftest: true, budget: null, set: [], alt: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -103,6 +124,7 @@ function parseArgs(argv) {
     else if (a === "--no-selftest") o.selftest = false;
     else if (a === "--budget") o.budget = Number(val());
     else if (a === "--set") o.set.push(val());
+    else if (a === "--alt") o.alt = val();
     else if (a === "--help" || a === "-h") o.help = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -111,9 +133,12 @@ function parseArgs(argv) {
 
 const USAGE = `usage: node bench/run.mjs [--quick] [--scenarios a,b] [--brokers a,b] [--repeat N]
                          [--json FILE] [--profile DIR] [--no-selftest] [--budget SECONDS]
-                         [--set scenario.param=value]
+                         [--set scenario.param=value] [--alt CHECKOUT|BUNDLE]
   scenarios: fanin, fanout, qos1, qos2, connect, idle, retained, wildcard, heap (default: all)
-  brokers:   midge, aedes, mosquitto (compared); lua (information, when dist/lua exists)
+  brokers:   midge, aedes, mosquitto (compared); lua (information, when dist/lua exists);
+             midge-alt (another Midge build, with --alt or MIDGE_BENCH_ALT)
+  --alt      another Midge build to run next to this one (a checkout with dist/node/midge.js,
+             or the bundle itself): adds the midge-alt column and the ratio Midge/alt
   --quick    short windows, smaller counts, 1 repeat (about a minute)
   --profile  run Midge with node --cpu-prof, profiles written to DIR
   --budget   stop starting new measurements after this many seconds (default 900, quick 150)`;
@@ -141,9 +166,17 @@ async function main() {
   }
   const names = o.scenarios ?? Object.keys(all);
   for (const n of names) if (!all[n]) return console.error(`bench: unknown scenario '${n}' (known: ${Object.keys(all).join(", ")})`), 2;
+  if (o.alt) {
+    const bundle = altBundle(o.alt);
+    if (!bundle) return console.error(`bench: --alt ${o.alt}: neither a checkout with dist/node/midge.js nor a .js bundle`), 2;
+    process.env.MIDGE_BENCH_ALT = bundle;
+  }
+  const alt = BROKERS["midge-alt"].available() ? ["midge-alt"] : [];
   const extras = o.quick ? [] : ["lua", "esp32"].filter((b) => BROKERS[b].available());
-  const defaultBrokers = ["midge", "aedes", "mosquitto", ...extras];
-  const brokers = (o.brokers ?? defaultBrokers).filter((b) => {
+  const defaultBrokers = ["midge", ...alt, "aedes", "mosquitto", ...extras];
+  // --alt with --brokers: the alt build runs right after Midge even when not listed.
+  const chosen = o.brokers && o.alt && !o.brokers.includes("midge-alt") ? o.brokers.flatMap((b) => (b === "midge" ? ["midge", "midge-alt"] : [b])) : o.brokers;
+  const brokers = (chosen ?? defaultBrokers).filter((b) => {
     if (!BROKERS[b]) throw new Error(`unknown broker '${b}'`);
     if (!BROKERS[b].available()) {
       console.error(`bench: ${b} is not available here, skipped`);
@@ -163,6 +196,7 @@ async function main() {
   const opts = { profile: o.profile, runTimeoutMs: o.quick ? 60000 : 120000 };
   console.log(`Midge benchmark, ${new Date(started).toISOString()}`);
   console.log(`node ${ver.node}, midge ${ver.midge}, aedes ${ver.aedes}, mosquitto ${ver.mosquitto}${ver.lua ? `, lua ${ver.lua}` : ""}; ${ver.cpu}; Linux ${ver.kernel}`);
+  if (brokers.includes("midge-alt")) console.log(`midge-alt: ${ver.midgeAlt}`);
   console.log(`scenarios: ${names.join(", ")}; brokers: ${brokers.join(", ")}; repeats: ${repeat}${o.quick ? " (quick)" : ""}`);
   const busyBefore = await otherLoad(1000);
   console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}; CPU busy before start: ${fmt(busyBefore)}% of one core`);
@@ -252,6 +286,8 @@ async function main() {
   const hasMosq = cols.includes("mosquitto") && cols.includes("midge");
   if (hasAedes) header.push("Midge/aedes");
   if (hasMosq) header.push("Midge/mosquitto");
+  const hasAlt = cols.includes("midge") && brokers.includes("midge-alt");
+  if (hasAlt) header.push("Midge/alt");
   const rows = [header];
   const ratios = {};
   for (const sname of names) {
@@ -263,9 +299,11 @@ async function main() {
       for (const b of [...cols, ...info]) row.push(fmt(med[b], m.digits));
       const ra = hasAedes ? ratio(med.midge, med.aedes) : null;
       const rm = hasMosq ? ratio(med.midge, med.mosquitto) : null;
-      ratios[sname][m.key] = { aedes: ra, mosquitto: rm };
+      const rt = hasAlt ? ratio(med.midge, med["midge-alt"]) : null;
+      ratios[sname][m.key] = { aedes: ra, mosquitto: rm, ...(hasAlt ? { alt: rt } : {}) };
       if (hasAedes) row.push(ra === null ? "–" : ra.toFixed(2));
       if (hasMosq) row.push(rm === null ? "–" : rm.toFixed(2));
+      if (hasAlt) row.push(rt === null ? "–" : rt.toFixed(2));
       rows.push(row);
     }
   }
@@ -296,7 +334,7 @@ async function main() {
   }
   console.log("\n" + table(cpuRows));
   // Broker CPU per message: robust to a busy machine, where rates are not.
-  const effRows = [["Broker CPU time per message (µs), lower is better", ...cols.concat(info).map((b) => BROKERS[b].label)]];
+  const effRows = [["Broker CPU time per message (µs), lower is better", ...cols.concat(info).map((b) => BROKERS[b].label), ...(hasAlt ? ["Midge/alt"] : [])]];
   const efficiency = {};
   for (const sname of names) {
     if (!all[sname].metrics.some((m) => m.key === "rate")) continue;
@@ -305,7 +343,9 @@ async function main() {
       const rs = runs.filter((r) => r.scenario === sname && r.broker === b && r.cpu && r.cpu.broker && r.metrics && r.metrics.rate);
       efficiency[sname][b] = rs.length ? median(rs.map((r) => ((r.cpu.broker / 100) * 1e6) / r.metrics.rate)) : null;
     }
-    if (Object.values(efficiency[sname]).some((v) => v !== null)) effRows.push([sname, ...cols.concat(info).map((b) => fmt(efficiency[sname][b], 2))]);
+    const rt = hasAlt ? ratio(efficiency[sname].midge, efficiency[sname]["midge-alt"]) : null;
+    const altCell = hasAlt ? [rt === null ? "–" : rt.toFixed(2)] : [];
+    if (Object.values(efficiency[sname]).some((v) => v !== null)) effRows.push([sname, ...cols.concat(info).map((b) => fmt(efficiency[sname][b], 2)), ...altCell]);
   }
   if (effRows.length > 1) console.log("\n" + table(effRows));
   if (self.send?.rate || self.receive?.rate) {
