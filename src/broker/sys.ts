@@ -28,6 +28,7 @@ function tableLine(b: Broker, name: string, used: number, size: number): void {
 
 /** Publishes every $SYS topic once; call every sys_interval seconds. */
 export function sysPublish(b: Broker, version: string, uptimeSeconds: number): void {
+  if (!MIDGE_FEATURES.sys) return; // a build without $SYS: subscribers to $SYS/# get nothing
   // Read every figure before publishing: the $SYS messages themselves change some of them.
   const st = b.stats;
   const disconnected = countPersistent(b);

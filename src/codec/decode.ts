@@ -14,6 +14,9 @@ let fieldStart = 0;
 let fieldEnd = 0;
 
 /** Fixed-header flags each packet type must carry (MQTT-2.2.2-1); -1 = PUBLISH, any. */
+/** A protocol level no CONNECT carries: the name is known, but no level of it is accepted. */
+const NO_LEVEL = -1000;
+
 const REQUIRED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -2];
 
 function readU16(): number {
@@ -73,8 +76,10 @@ function decodeConnect(p: Packet): Status {
     byteAt(body, fieldStart + 4) === 0x64 &&
     byteAt(body, fieldStart + 5) === 0x70
   ) {
-    p.protocolName = "MQIsdp";
-    expectedLevel = PROTOCOL_LEVEL_31;
+    // MQTT 3.1. A build without it answers CONNACK 0x01 (MQTT-3.1.2-2), which a 3.1 client
+    // understands, rather than closing on an unknown protocol name.
+    p.protocolName = MIDGE_FEATURES.mqtt31 ? "MQIsdp" : "";
+    expectedLevel = MIDGE_FEATURES.mqtt31 ? PROTOCOL_LEVEL_31 : NO_LEVEL;
   } else {
     return Status.BAD_PROTOCOL_NAME; // MQTT-3.1.2-1
   }
@@ -94,7 +99,7 @@ function decodeConnect(p: Packet): Status {
   p.willRetain = Math.floor(flags / 32) % 2 === 1;
   p.hasPassword = Math.floor(flags / 64) % 2 === 1;
   p.hasUsername = flags >= 128;
-  if (!p.willFlag && (p.willQos !== 0 || p.willRetain)) return Status.BAD_WILL_FLAGS; // MQTT-3.1.2-11/13/15
+  if (!p.willFlag && (p.willQos !== 0 || p.willRetain)) return Status.BAD_WILL_FLAGS; // MQTT-3.1.2-11, MQTT-3.1.2-13, MQTT-3.1.2-15
   if (p.willQos === 3) return Status.BAD_WILL_FLAGS; // MQTT-3.1.2-14
   if (p.hasPassword && !p.hasUsername) return Status.PASSWORD_WITHOUT_USERNAME; // MQTT-3.1.2-22
   p.keepAlive = readU16();

@@ -7,6 +7,7 @@ import { createLogger } from "./logger";
 import { ListenError } from "./listeners";
 import { RunningServer, startServer } from "./server";
 import { loadSecurity, startPersistence, startSys } from "./features";
+import { logTextCommand } from "./logText";
 import { passwdCommand } from "./passwdCommand";
 import { simulateCommand } from "./simulate/command";
 import { SqliteStore } from "./persistence/sqliteStore";
@@ -31,7 +32,8 @@ export function buildProgram(): Command {
     .option("-v, --verbose", "log everything, debug messages included")
     .action((options: CliOptions) => runBroker(options))
     .addCommand(passwdCommand())
-    .addCommand(simulateCommand());
+    .addCommand(simulateCommand())
+    .addCommand(logTextCommand());
 }
 
 /** Entry point of dist/node/midge.js; bin/midge.js calls it with process.argv. */
