@@ -80,7 +80,8 @@ export function mangledProps() {
       if (!ts.isInterfaceDeclaration(node)) return;
       for (const m of node.members) {
         if (!(ts.isPropertySignature(m) || ts.isMethodSignature(m)) || !m.name || !ts.isIdentifier(m.name)) continue;
-        if (node.name.text === "Limits") limitNames.push(m.name.text);
+        // Limits and Features names are keys of the define'd values and of the JSON profiles.
+        if (node.name.text === "Limits" || node.name.text === "Features") limitNames.push(m.name.text);
         else names.add(m.name.text);
       }
     });
