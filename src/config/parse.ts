@@ -88,7 +88,7 @@ export interface TargetOption<T> {
   name: string;
   min: number;
   max: number;
-  apply: (s: ParseState, ctx: T, option: string, args: string[]) => string;
+  apply: (this: void, s: ParseState, ctx: T, option: string, args: string[]) => string;
 }
 
 export interface ParseTarget<T> {
@@ -101,7 +101,7 @@ export interface ParseTarget<T> {
   /** Listeners the target can open; 0 = any number. */
   maxListeners: number;
   /** Loads a board by name or path (relative to baseDir); the error is the whole message. */
-  loadBoard: (ref: string, baseDir: string) => ProfileResult;
+  loadBoard: (this: void, ref: string, baseDir: string) => ProfileResult;
 }
 
 export interface ParseResult {
