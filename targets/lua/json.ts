@@ -243,3 +243,29 @@ export function jsonGet(obj: JsonValue, key: string): JsonValue | undefined {
   for (let i = 0; i < obj.keys.length; i++) if (obj.keys[i] === key) return obj.items[i];
   return undefined;
 }
+
+/**
+ * The value as plain data (objects as string-keyed tables, arrays as arrays, null as
+ * undefined), the shape src/config/profile.ts validates.
+ */
+export function jsonPlain(v: JsonValue): unknown {
+  switch (v.kind) {
+    case JsonKind.BOOLEAN:
+      return v.bool;
+    case JsonKind.NUMBER:
+      return v.num;
+    case JsonKind.STRING:
+      return v.str;
+    case JsonKind.ARRAY: {
+      const out: unknown[] = [];
+      for (let i = 0; i < v.items.length; i++) out.push(jsonPlain(v.items[i]));
+      return out;
+    }
+    case JsonKind.OBJECT: {
+      const out: { [key: string]: unknown } = {};
+      for (let i = 0; i < v.keys.length; i++) out[v.keys[i]] = jsonPlain(v.items[i]);
+      return out;
+    }
+  }
+  return undefined;
+}

@@ -138,11 +138,6 @@ const files: FileReader = {
   },
 };
 
-function dirOf(path: string): string {
-  for (let i = path.length - 1; i >= 0; i--) if (path.charCodeAt(i) === 47) return i === 0 ? "/" : path.substring(0, i);
-  return ".";
-}
-
 function fatal(message: string): never {
   io.stderr.write("Error: " + message + "\n");
   return os.exit(1);
@@ -156,7 +151,7 @@ const USAGE =
   "  -p, --port <port>       TCP port to listen on, 0 = any free port (default: 1883)\n" +
   "  --host <address>        address to listen on (default: 0.0.0.0)\n" +
   "  -c, --config <file>     configuration file in mosquitto.conf syntax\n" +
-  "  -b, --board <name|file> board profile: a name from boards/ or a JSON file (default: host)\n" +
+  "  -b, --board <name|file> board profile: a name from boards/ (built in) or a JSON file (default: host)\n" +
   "  -v, --verbose           log everything, debug messages included\n" +
   "  -h, --help              display help for command\n";
 
@@ -409,9 +404,7 @@ function main(): void {
     io.stdout.write(VERSION + "\n");
     return;
   }
-  const script = arg === undefined ? undefined : arg.get(0);
-  const boardsDir = (script === undefined ? "." : dirOf(script)) + "/../../boards";
-  const loaded = loadConfig(cli, boardsDir, files);
+  const loaded = loadConfig(cli, files);
   if (!loaded.ok) fatal(loaded.error);
   const config: Config = loaded.value;
   const log = createLogger(config.log);

@@ -1,15 +1,10 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_LIMITS, Limits, mergeLimits } from "../../src/limits";
+import { Profile, ProfileResult, isBoardName, isBoardPath, validateProfile } from "../../src/config/profile";
 
-/** A board profile: boards/<name>.json, or any JSON file of the same shape. */
-export interface Board {
-  name: string;
-  description: string;
-  /** The profile's limits over DEFAULT_LIMITS (a profile may leave fields out). */
-  limits: Limits;
-}
+/** A board profile: boards/<name>.json, or any JSON file of the same shape (validated by src/config/profile.ts). */
+export type Board = Profile;
 
 export type BoardResult = { ok: true; board: Board } | { ok: false; error: string };
 
@@ -20,8 +15,6 @@ export type BoardResult = { ok: true; board: Board } | { ok: false; error: strin
 export const BOARDS_DIR = fileURLToPath(new URL("../../boards/", import.meta.url));
 
 export const DEFAULT_BOARD = "host";
-
-const BOARD_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
 
 /** Names of the profiles in boards/, sorted. */
 export function boardNames(): string[] {
@@ -41,8 +34,8 @@ export function boardNames(): string[] {
  * contains a path separator or ends in .json is a path, resolved against baseDir.
  */
 export function loadBoard(ref: string, baseDir: string): BoardResult {
-  const isPath = ref.includes("/") || ref.includes("\\") || ref.endsWith(".json");
-  if (!isPath && !BOARD_NAME.test(ref)) return { ok: false, error: `invalid board name '${ref}'` };
+  const isPath = isBoardPath(ref);
+  if (!isPath && !isBoardName(ref)) return { ok: false, error: `invalid board name '${ref}'` };
   const file = isPath ? resolve(baseDir, ref) : resolve(BOARDS_DIR, ref + ".json");
   let text: string;
   try {
@@ -51,43 +44,24 @@ export function loadBoard(ref: string, baseDir: string): BoardResult {
     if (!isPath) return { ok: false, error: `unknown board '${ref}' (known: ${boardNames().join(", ")})` };
     return { ok: false, error: `cannot read board profile ${file}: ${(e as Error).message}` };
   }
-  return parseBoard(text, isPath ? file : ref);
+  return parseBoard(text, isPath ? file : ref, !isPath);
 }
 
-/** Validates a profile's JSON text; `source` names it in error messages. */
-export function parseBoard(text: string, source: string): BoardResult {
+/**
+ * Validates a profile's JSON text; `source` names it in error messages. `complete` (the
+ * profiles in boards/) requires every limit.
+ */
+export function parseBoard(text: string, source: string, complete = false): BoardResult {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     return { ok: false, error: `board profile ${source} is not valid JSON: ${(e as Error).message}` };
   }
-  if (!isRecord(json)) return { ok: false, error: `board profile ${source}: expected a JSON object` };
-  const name = json.board;
-  if (typeof name !== "string" || name === "") {
-    return { ok: false, error: `board profile ${source}: "board" must be a non-empty string` };
-  }
-  const limitsJson = json.limits;
-  if (!isRecord(limitsJson)) return { ok: false, error: `board profile ${source}: "limits" must be an object` };
-  const overrides: Partial<Limits> = {};
-  const target = overrides as Record<string, number | boolean>;
-  for (const key of Object.keys(limitsJson)) {
-    const value = limitsJson[key];
-    const expected = Object.prototype.hasOwnProperty.call(DEFAULT_LIMITS, key)
-      ? typeof DEFAULT_LIMITS[key as keyof Limits]
-      : "";
-    if (expected === "") return { ok: false, error: `board profile ${source}: unknown limit "${key}"` };
-    if (expected === "boolean") {
-      if (typeof value !== "boolean") return { ok: false, error: `board profile ${source}: "${key}" must be true or false` };
-    } else if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-      return { ok: false, error: `board profile ${source}: "${key}" must be a whole number >= 0` };
-    }
-    target[key] = value as number | boolean;
-  }
-  const description = typeof json.description === "string" ? json.description : "";
-  return { ok: true, board: { name: name, description: description, limits: mergeLimits(DEFAULT_LIMITS, overrides) } };
+  return boardResult(validateProfile(json, source, complete));
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/** The core's result in this module's shape. */
+export function boardResult(r: ProfileResult): BoardResult {
+  return r.ok ? { ok: true, board: r.profile } : { ok: false, error: r.error };
 }

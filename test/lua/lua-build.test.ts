@@ -106,7 +106,7 @@ describe("the Lua build", () => {
         writeFileSync(conf, "max_connections 10\npassword_file /etc/passwd\n");
         const r = run(vm, ["--config", conf]);
         expect(r.status).toBe(1);
-        expect(r.out).toContain(`${conf}:2: option 'password_file' is not supported by the Lua build`);
+        expect(r.out).toContain(`${conf}:2: option 'password_file': authentication is not available on the Lua target`);
         writeFileSync(conf, "no_such_option 1\n");
         expect(run(vm, ["--config", conf]).out).toContain("unknown option 'no_such_option'");
         const board = join(dir, `bad-board-${vm}.json`);

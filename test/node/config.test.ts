@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/limits";
 import { LogLevel } from "../../src/platform";
+import { FEATURE_NAMES, allFeatures } from "../../src/features";
+import { validateProfile } from "../../src/config/profile";
 import { boardNames, loadBoard } from "../../targets/node/boards";
 import { ConfigFile, loadConfig, parseConfig } from "../../targets/node/config";
 
@@ -70,6 +72,28 @@ describe("board profiles", () => {
     const r = loadBoard(file, "/");
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toContain(message);
+  });
+
+  test("features: missing = all on; listed ones set; unknown names and non-booleans refused", () => {
+    writeFile("feat.json", JSON.stringify({ board: "feat", limits: {}, features: { qos2: false, sys: true } }));
+    const r = loadBoard("feat.json", dir);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.board.features).toEqual({ ...allFeatures(), qos2: false });
+    const host = loadBoard("host", dir);
+    expect(host.ok && host.board.features).toEqual(allFeatures());
+    for (const name of FEATURE_NAMES) expect(typeof allFeatures()[name as keyof ReturnType<typeof allFeatures>]).toBe("boolean");
+    writeFile("feat.json", JSON.stringify({ board: "feat", limits: {}, features: { turbo: true } }));
+    expect(loadBoard("feat.json", dir)).toMatchObject({ ok: false, error: expect.stringContaining('unknown feature "turbo"') });
+    writeFile("feat.json", JSON.stringify({ board: "feat", limits: {}, features: { will: "yes" } }));
+    expect(loadBoard("feat.json", dir)).toMatchObject({ ok: false, error: expect.stringContaining('feature "will" must be true or false') });
+  });
+
+  test("a profile in boards/ must name every limit", () => {
+    const json = JSON.parse(readFileSync(new URL("../../boards/host.json", import.meta.url), "utf8"));
+    delete json.limits.maxQueued;
+    expect(validateProfile(json, "host", true)).toMatchObject({ ok: false, error: expect.stringContaining('limit "maxQueued" missing') });
+    expect(validateProfile(json, "host.json", false).ok).toBe(true);
   });
 
   test("an unknown board name lists the known ones", () => {

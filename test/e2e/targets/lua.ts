@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { optionNames } from "../../../src/config/options";
 import type { BrokerHandle, StartOptions, Target } from "../targets";
 // Only used inside functions: targets.ts imports this module to list the Lua targets, and
 // the cycle is safe as long as nothing from it is read while the modules are evaluated.
@@ -22,22 +23,17 @@ export const LUA_BUNDLE = join(REPO_ROOT, "dist", "lua", "midge.lua");
 
 const BUILD_WAIT_MS = 180000;
 
-/** mosquitto.conf options the Lua shell understands (the same set as the Node target's config.ts). */
-export const LUA_CONFIG_OPTIONS = [
-  "listener", "port", "bind_address", "max_connections", "max_inflight_messages", "max_queued_messages",
-  "message_size_limit", "max_packet_size", "retain_available", "connection_messages", "board", "log_type", "log_dest",
-  "sys_interval",
-  // Accepted only with the value that needs no feature the Lua build lacks:
-  "allow_anonymous", // true (no authentication on Lua)
-  "persistence", // false
-  "protocol", // mqtt
-];
+/** mosquitto.conf options the Lua shell understands: the "lua" column of the core's option table. */
+export const LUA_CONFIG_OPTIONS = optionNames("lua", true);
 
-/** Node-target options the Lua build refuses: password files, ACLs, persistence, TLS, WebSockets. */
-export const LUA_UNSUPPORTED_OPTIONS = [
-  "acl_file", "password_file", "persistence_file", "persistence_location", "persistence_mode",
-  "autosave_interval", "cafile", "certfile", "keyfile", "require_certificate", "use_identity_as_username",
-];
+/** Options of other targets the Lua build refuses (password files, ACLs, persistence files, TLS, bridges). */
+export const LUA_UNSUPPORTED_OPTIONS = optionNames("lua", false);
+
+/**
+ * Values of shared options the Lua build refuses (targets/lua/config.ts narrows these):
+ * option → the value it refuses.
+ */
+const LUA_REFUSED_VALUES: Record<string, string> = { allow_anonymous: "false", persistence: "true", protocol: "websockets" };
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -55,6 +51,7 @@ function bundleIsFresh(): boolean {
   const sources = Math.max(
     newestSource(join(REPO_ROOT, "src")),
     newestSource(join(REPO_ROOT, "targets", "lua")),
+    newestSource(join(REPO_ROOT, "boards")),
     statSync(join(REPO_ROOT, "package.json")).mtimeMs,
   );
   return built >= sources;
@@ -148,10 +145,7 @@ function luaTarget(name: string, vm: string): LuaTarget {
       const words = option.trim().split(/\s+/);
       if (LUA_CONFIG_OPTIONS.indexOf(words[0]) < 0) return false;
       if (words.length < 2) return true;
-      if (words[0] === "allow_anonymous") return words[1] === "true";
-      if (words[0] === "persistence") return words[1] === "false";
-      if (words[0] === "protocol") return words[1] === "mqtt";
-      return true;
+      return LUA_REFUSED_VALUES[words[0]] !== words[1];
     },
     async start(opts: StartOptions = {}): Promise<BrokerHandle> {
       await ensureLuaBundle();
