@@ -21,6 +21,7 @@ import {
   createBroker,
 } from "../../src/broker/broker";
 import { Bytes } from "../../src/bytes/bytes";
+import { Features } from "../../src/features";
 import { Limits, mergeLimits } from "../../src/limits";
 import { Clock, Log, LogLevel, Transport } from "../../src/platform";
 import { createTopicTree } from "../../src/topics/topicTree";
@@ -430,6 +431,8 @@ function main(): void {
   const [, boundPort] = listener.getsockname();
   const server = new Server(listener, log);
   math.randomseed(Math.floor(socket.gettime() * 1000) % 2147483647); // Lua 5.1 and LuaJIT start from a fixed seed
+  // The board's features, read by the core as the global MIDGE_FEATURES (src/features.ts).
+  (globalThis as unknown as { MIDGE_FEATURES: Features }).MIDGE_FEATURES = config.board.features;
   server.broker = createBroker(l, server.transport(), clock, log);
   // Routing through a topic tree, as on the Node target: cost grows with topic depth, not with
   // the number of subscriptions.

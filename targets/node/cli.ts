@@ -6,7 +6,7 @@ import { CliOptions, Config, loadConfig } from "./config";
 import { createLogger } from "./logger";
 import { ListenError } from "./listeners";
 import { RunningServer, startServer } from "./server";
-import { loadSecurity, startPersistence, startSys } from "./features";
+import { installFeatures, loadSecurity, startPersistence, startSys } from "./features";
 import { logTextCommand } from "./logText";
 import { passwdCommand } from "./passwdCommand";
 import { simulateCommand } from "./simulate/command";
@@ -63,6 +63,8 @@ async function runBroker(options: CliOptions): Promise<void> {
   const loaded = loadConfig(options, process.cwd());
   if (!loaded.ok) return fatal(loaded.error);
   const config = loaded.config;
+  // Before any broker exists: the core reads the board's features from then on.
+  installFeatures(config.board.features);
   const log = createLogger(config.log);
 
   log.log(LogLevel.NOTICE, `midge version ${VERSION} starting`);

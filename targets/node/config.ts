@@ -401,6 +401,13 @@ export function loadConfig(cli: CliOptions, cwd: string): ConfigResult {
   const port = listeners[0].port;
   const host = listeners[0].host;
 
+  // What the config asks for must be in the board's features; a feature that is off and not
+  // asked for is simply not there (its absence gets the standard's answer in the core).
+  const f = board.features;
+  if (file !== null && file.persistence.enabled && !f.persistence) return fail(`persistence true: board ${board.name} has the persistence feature off`);
+  if (file !== null && file.bridges.length > 0 && !f.bridge) return fail(`connection ${file.bridges[0].config.name}: board ${board.name} has the bridge feature off`);
+  if (file !== null && file.limits.retainAvailable === true && !f.retained) return fail(`retain_available true: board ${board.name} has the retained feature off`);
+
   return {
     ok: true,
     config: {
