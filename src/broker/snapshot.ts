@@ -220,6 +220,8 @@ function restorePass(b: Broker, snapshot: Bytes, apply: boolean): SnapshotResult
   if (dataEnd < 3 || rU8() !== MAGIC_M || rU8() !== MAGIC_S || rU8() !== VERSION) return SnapshotResult.BAD_HEADER;
   /** Slot of the session the records belong to; -1 = none, or not restored. */
   let slot = -1;
+  /** Sequence number of the session's next message record (as a store numbers them: from 1). */
+  let seq = 1;
   for (;;) {
     if (pos >= dataEnd) return SnapshotResult.TRUNCATED;
     const tag = rU8();
@@ -236,6 +238,7 @@ function restorePass(b: Broker, snapshot: Bytes, apply: boolean): SnapshotResult
       const clientId = rString();
       if (truncated) return SnapshotResult.TRUNCATED;
       slot = apply ? restoreSession(b, clientId, nextId) : -1;
+      seq = 1;
     } else if (tag === Tag.SUBSCRIPTION) {
       if (dataEnd - pos < 1) return SnapshotResult.TRUNCATED;
       const qos = rU8();
@@ -251,10 +254,9 @@ function restorePass(b: Broker, snapshot: Bytes, apply: boolean): SnapshotResult
       const id = flight ? rU16() : 0;
       const m = rMessage(qos, slot >= 0);
       if (truncated) return SnapshotResult.TRUNCATED;
-      if (slot >= 0) {
-        // A FLIGHT record with state 0 would be a queued message with an id: not one we write.
-        restoreMessage(b, slot, b.sessions[slot].nextSeq, m, retain, id, flight && state === StoredState.QUEUED ? -1 : state);
-      }
+      // A FLIGHT record with state 0 would be a queued message with an id: not one we write.
+      if (slot >= 0) restoreMessage(b, slot, seq, m, retain, id, flight && state === StoredState.QUEUED ? -1 : state);
+      seq++;
     } else if (tag === Tag.INBOUND) {
       if (dataEnd - pos < 2) return SnapshotResult.TRUNCATED;
       const id = rU16();
