@@ -77,7 +77,8 @@ export function dump(b: Broker) {
 /**
  * The writing half of the scenario: retained set, replaced and deleted; a persistent session
  * "p" with subscriptions (one removed again), a QoS 1 message in flight, a QoS 2 one PUBREC'd
- * (awaiting PUBCOMP), two queued behind them, and an inbound QoS 2 id awaiting PUBREL.
+ * (awaiting PUBCOMP), two queued behind them, and an inbound QoS 2 id awaiting PUBREL; a
+ * persistent session "o", offline, with messages queued for it.
  */
 function populate(h: Harness): number[] {
   const pub = h.open();
@@ -92,6 +93,8 @@ function populate(h: Harness): number[] {
   h.send(p, pkt.subscribe(1, [["t/#", 2], ["q/+", 1], ["x", 0]]));
   h.send(p, pkt.unsubscribe(2, ["x"]));
   h.send(p, pkt.publish("in/1", "inbound", { qos: 2, id: 9 })); // PUBREC, no PUBREL yet
+  const o = h.open();
+  h.send(o, pkt.connect("o", { clean: false }) + pkt.subscribe(1, [["t/#", 1]]) + pkt.disconnect); // queued for while offline
   h.send(pub, pkt.publish("t/1", "first", { qos: 1, id: 2 })); // in flight, id 1
   h.send(pub, pkt.publish("t/2", "second", { qos: 2, id: 3 })); // in flight, id 2
   h.send(pub, pkt.publish("t/3", "third", { qos: 1, id: 4 })); // queued (maxInflight 2)
@@ -131,6 +134,9 @@ function followUp(h: Harness): string[][] {
   const late = h.open();
   h.send(late, pkt.connect("late") + pkt.subscribe(1, [["r/#", 0]]));
   got.push(h.take(late).sort()); // retained messages come in table order, which a store need not keep
+  const o = h.open();
+  h.send(o, pkt.connect("o", { clean: false }));
+  got.push(h.take(o));
   return got;
 }
 
@@ -144,6 +150,7 @@ const EXPECTED_FOLLOW_UP: string[][] = [
   [CONNACK_OK, "40020001", "40020002"],
   [pkt.publish("t/new", "after", { qos: 1, id: 5 })],
   [CONNACK_OK, "9003000100", pkt.publish("r/1", "uno", { retain: true }), pkt.publish("r/3", "three", { retain: true })].sort(),
+  [CONNACK_PRESENT, pkt.publish("t/1", "first", { qos: 1, id: 1 }), pkt.publish("t/2", "second", { qos: 1, id: 2 })],
 ];
 
 /** Invalid records mixed with valid ones; restored with LIMITS_FOR_BAD. */
@@ -248,7 +255,16 @@ export function storeContract(name: string, make: () => StoreUnderTest): void {
         const b = store.start({ maxInflight: 2 });
         expect(dump(b.broker)).toEqual({
           retained: [["r/1", "uno", 0], ["r/3", "three", 0]],
-          sessions: [{ clientId: "p", subscriptions: [["t/#", 2]], flights: [], queued: [], inbound: [] }],
+          sessions: [
+            {
+              clientId: "o",
+              subscriptions: [["t/#", 1]],
+              flights: [],
+              queued: [[1, false, "t/1", "first"], [1, false, "t/2", "second"], [1, false, "t/3", "third"]],
+              inbound: [],
+            },
+            { clientId: "p", subscriptions: [["t/#", 2]], flights: [], queued: [], inbound: [] },
+          ],
         });
       } finally {
         store.close();
@@ -262,10 +278,14 @@ export function storeContract(name: string, make: () => StoreUnderTest): void {
         store.settle();
         const b = store.start({ maxInflight: 1, maxRetained: 1, maxSubscriptionsPerClient: 1, maxQueued: 1 });
         const d = dump(b.broker);
+        const p = d.sessions.find((s) => s.clientId === "p")!;
+        const o = d.sessions.find((s) => s.clientId === "o")!;
         expect(d.retained.length).toBe(1);
-        expect(d.sessions[0].subscriptions.length).toBe(1);
-        // In flight: t/1 (id 1); t/2 awaits PUBCOMP and has no room in a window of one.
-        expect(d.sessions[0].flights.length + d.sessions[0].queued.length).toBe(2);
+        expect(p.subscriptions.length).toBe(1);
+        // In flight: t/1 (id 1); t/2 awaits PUBCOMP and has no room in a window of one; one queued.
+        expect(p.flights.length).toBe(1);
+        expect(p.queued.length).toBe(1);
+        expect(o.queued.length).toBe(1);
         expect(b.logs.some((l) => l.startsWith("Retained store full"))).toBe(true);
         expect(b.logs.some((l) => /Stored subscription .* does not fit/.test(l))).toBe(true);
         expect(b.logs.some((l) => /Stored message \d+ of p does not fit/.test(l))).toBe(true);
