@@ -1,4 +1,4 @@
-import { Bytes, bytesLength, utf8Encode } from "../bytes/bytes";
+import { Bytes, bytesLength, utf8Encode, utf8Length } from "../bytes/bytes";
 import { LogLevel } from "../platform";
 import { isValidFilter, isValidTopicName } from "../topics/topic";
 import { NO_MESSAGE, restoreInbound, restoreOutbound } from "./delivery";
@@ -85,14 +85,14 @@ export function checkRetained(b: Broker, m: Message): number {
 }
 
 export function checkClientId(b: Broker, clientId: string): number {
-  const n = bytesLength(utf8Encode(clientId));
+  const n = utf8Length(clientId);
   if (n === 0 || n > b.limits.maxClientIdLength || n > 65535 || clientId.indexOf("\u0000") >= 0) return Fault.CLIENT_ID;
   return Fault.NONE;
 }
 
 export function checkSubscription(b: Broker, filter: string, qos: number): number {
   if (!isQos(qos)) return Fault.QOS;
-  const n = bytesLength(utf8Encode(filter));
+  const n = utf8Length(filter);
   if (!isValidFilter(filter) || n > b.limits.maxTopicLength || n > 65535) return Fault.FILTER;
   return Fault.NONE;
 }
@@ -113,6 +113,12 @@ export function checkMessage(b: Broker, seq: number, m: Message, packetId: numbe
 /** Logs a refused record; returns false. */
 function refuse(b: Broker, what: string, fault: number): boolean {
   b.log.log(LogLevel.WARNING, "Stored " + what + " refused: " + FAULT_TEXT[fault] + ".");
+  return false;
+}
+
+/** Logs a record that is valid but no longer fits the limits; returns false. */
+function drop(b: Broker, what: string): boolean {
+  b.log.log(LogLevel.WARNING, "Stored " + what + " does not fit the limits: dropped.");
   return false;
 }
 
@@ -146,7 +152,7 @@ export function restoreSession(b: Broker, clientId: string, nextPacketId: number
   }
   const slot = sessionCreate(b, clientId, false);
   if (slot < 0) {
-    b.log.log(LogLevel.WARNING, "Session table full: stored session " + clientId + " not restored.");
+    drop(b, "session " + shown(clientId));
     return -1;
   }
   if (isPacketId(nextPacketId)) b.sessions[slot].nextPacketId = nextPacketId;
@@ -158,9 +164,7 @@ export function restoreSubscription(b: Broker, slot: number, filter: string, qos
   const fault = checkSubscription(b, filter, qos);
   if (fault !== Fault.NONE) return refuse(b, "subscription " + shown(filter) + " of " + s.clientId, fault);
   const r = subscriptionAdd(b, slot, filter, qos);
-  if (r === SubResult.ADDED || r === SubResult.REPLACED) return true;
-  b.log.log(LogLevel.WARNING, "Stored subscription " + shown(filter) + " of " + s.clientId + " does not fit the subscription limits: dropped.");
-  return false;
+  return r === SubResult.ADDED || r === SubResult.REPLACED || drop(b, "subscription " + shown(filter) + " of " + s.clientId);
 }
 
 /**
@@ -172,19 +176,16 @@ export function restoreMessage(b: Broker, slot: number, seq: number, m: Message,
   const fault = checkMessage(b, seq, m, packetId, state);
   if (fault !== Fault.NONE) return refuse(b, "message " + seq + " of " + s.clientId, fault);
   const kept = state === StoredState.RELEASED ? NO_MESSAGE : m;
-  const ok = restoreOutbound(b, s, seq, kept, m.qos, retain, state === StoredState.QUEUED ? 0 : packetId, state);
-  if (!ok) {
-    b.stats.messagesDropped++;
-    b.log.log(LogLevel.WARNING, "Stored message " + seq + " of " + s.clientId + " does not fit the session's limits: dropped.");
-  }
-  return ok;
+  if (restoreOutbound(b, s, seq, kept, m.qos, retain, state === StoredState.QUEUED ? 0 : packetId, state)) return true;
+  b.stats.messagesDropped++;
+  return drop(b, "message " + seq + " of " + s.clientId);
 }
 
 /** An inbound QoS 2 packet id of a session that got PUBREC and awaits PUBREL. */
 export function restoreInboundId(b: Broker, slot: number, packetId: number): boolean {
   const s = b.sessions[slot];
-  if (!isPacketId(packetId)) return refuse(b, "inbound QoS 2 id " + packetId + " of " + s.clientId, Fault.PACKET_ID);
-  if (restoreInbound(b, s, packetId)) return true;
-  b.log.log(LogLevel.WARNING, "Stored inbound QoS 2 id " + packetId + " of " + s.clientId + " is a duplicate or over maxInboundQos2: dropped.");
-  return false;
+  const what = "inbound QoS 2 id " + packetId + " of " + s.clientId;
+  if (!isPacketId(packetId)) return refuse(b, what, Fault.PACKET_ID);
+  // A duplicate, or over maxInboundQos2.
+  return restoreInbound(b, s, packetId) || drop(b, what);
 }
