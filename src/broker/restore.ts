@@ -186,6 +186,7 @@ export function restoreInboundId(b: Broker, slot: number, packetId: number): boo
   const s = b.sessions[slot];
   const what = "inbound QoS 2 id " + packetId + " of " + s.clientId;
   if (!isPacketId(packetId)) return refuse(b, what, Fault.PACKET_ID);
-  // A duplicate, or over maxInboundQos2.
-  return restoreInbound(b, s, packetId) || drop(b, what);
+  if (restoreInbound(b, s, packetId)) return true;
+  b.log.log(LogLevel.WARNING, "Stored " + what + " dropped: a duplicate or over maxInboundQos2.");
+  return false;
 }
