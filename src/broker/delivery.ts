@@ -155,6 +155,19 @@ export function restoreOutbound(b: Broker, s: Session, seq: number, m: Message, 
   return true;
 }
 
+/**
+ * Puts an inbound QoS 2 packet id that got PUBREC (and awaits PUBREL) back into a session at
+ * start-up. False when the id is 0, already known, or the session has maxInboundQos2 of them.
+ */
+export function restoreInbound(b: Broker, s: Session, packetId: number): boolean {
+  if (packetId === 0 || s.inboundCount >= b.limits.maxInboundQos2) return false;
+  for (let i = 0; i < s.inboundCount; i++) if (s.inboundIds[i] === packetId) return false;
+  s.inboundIds[s.inboundCount] = packetId;
+  s.inboundCount++;
+  b.changes++;
+  return true;
+}
+
 /** Delivers a QoS 1/2 message (qos already capped by the subscription) to a session. */
 export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number, retain: boolean): void {
   const s = b.sessions[sessionSlot];

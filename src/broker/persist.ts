@@ -3,24 +3,25 @@ import { Broker, Session } from "./state";
 
 /**
  * The store to report a session's change to, or undefined when there is none or the session
- * is clean (nothing of it outlives the connection). Marks the broker as having a change to commit.
+ * is clean (nothing of it outlives the connection). A report is a change: it moves b.changes,
+ * so the end of the broker call commits it.
  */
 export function storeFor(b: Broker, s: Session): Store | undefined {
   if (b.store === undefined || s.cleanSession) return undefined;
-  b.storeDirty = true;
+  b.changes++;
   return b.store;
 }
 
-/** The store for broker-wide state (retained messages), marking a change to commit. */
+/** The store for broker-wide state (retained messages); moves b.changes like storeFor. */
 export function storeOf(b: Broker): Store | undefined {
-  if (b.store !== undefined) b.storeDirty = true;
+  if (b.store !== undefined) b.changes++;
   return b.store;
 }
 
-/** Ends a broker call: commits what it changed. */
+/** Ends a broker call: commits when b.changes moved since the last commit (see Broker.changes). */
 export function storeCommit(b: Broker): void {
-  if (b.storeDirty && b.store !== undefined) {
-    b.storeDirty = false;
+  if (b.store !== undefined && b.changes !== b.storeCommitted) {
+    b.storeCommitted = b.changes;
     b.store.commit();
   }
 }

@@ -1,61 +1,192 @@
-import { Bytes, bytesLength, utf8Encode } from "../bytes/bytes";
+import { Bytes, bytesLength, utf8Encode, utf8Length } from "../bytes/bytes";
 import { LogLevel } from "../platform";
 import { isValidFilter, isValidTopicName } from "../topics/topic";
-import { restoreOutbound } from "./delivery";
+import { NO_MESSAGE, restoreInbound, restoreOutbound } from "./delivery";
 import { retainedStore } from "./retained";
 import { sessionCreate, sessionFind } from "./sessions";
-import { Broker } from "./state";
-import { subscriptionAdd, SubResult } from "./subscriptions";
+import { Broker, Message } from "./state";
+import { SubResult, subscriptionAdd } from "./subscriptions";
 
 /**
- * Rebuilding broker state from durable storage at start-up, before any connection and before
- * the store is attached (so nothing is written back). Each function checks what it is given,
- * since a store file can be damaged, and refuses what does not fit the limits.
+ * The one way stored state comes back at start-up, whatever kept it (the SQLite store on Node,
+ * the whole-state snapshot on Espruino): before any connection and before a store is attached
+ * (so nothing is written back). A store reads its records and hands each to the function for
+ * its kind, sessions before their subscriptions, messages and inbound ids. Every record is
+ * checked here, since a store can be damaged or written under other limits: one that is not
+ * valid is refused with a log line and the rest is restored; one that no longer fits the
+ * limits is dropped, as it would be at run time.
  */
 
-/** Outbound message states as stored. */
+/** Outbound message states as stored (the same numbers as FlowState, 0 for queued). */
 export const enum StoredState {
   QUEUED = 0,
   /** Sent, awaiting PUBACK/PUBREC (FlowState.AWAIT_ACK). */
   SENT = 1,
-  /** PUBREL sent, awaiting PUBCOMP (FlowState.AWAIT_PUBCOMP). */
+  /** PUBREL sent, awaiting PUBCOMP (FlowState.AWAIT_PUBCOMP); topic and payload are not kept. */
   RELEASED = 2,
 }
 
-export function restoreRetained(b: Broker, topic: string, payload: Bytes, qos: number): boolean {
-  if (!isValidTopicName(topic) || qos < 0 || qos > 2 || bytesLength(payload) === 0) return false;
-  return retainedStore(b, { topic: topic, topicBytes: utf8Encode(topic), payload: payload, qos: qos });
+/** Why a stored record is refused. */
+export const enum Fault {
+  NONE = 0,
+  CLIENT_ID = 1,
+  TOPIC = 2,
+  FILTER = 3,
+  QOS = 4,
+  PACKET_ID = 5,
+  STATE = 6,
+  SIZE = 7,
+  SEQUENCE = 8,
+  DUPLICATE = 9,
 }
 
-/** A CleanSession = 0 session; returns its slot, or -1 (table full, duplicate or bad id). */
-export function restoreSession(b: Broker, clientId: string): number {
-  if (clientId.length === 0 || sessionFind(b, clientId) >= 0) return -1;
+const FAULT_TEXT = [
+  "",
+  "not a valid client id",
+  "not a valid topic name",
+  "not a valid topic filter",
+  "QoS out of range",
+  "packet id not in 1..65535",
+  "unknown state",
+  "over the size limits",
+  "bad sequence number",
+  "a duplicate",
+];
+
+function isQos(qos: number): boolean {
+  return qos === 0 || qos === 1 || qos === 2;
+}
+
+function isPacketId(id: number): boolean {
+  return id >= 1 && id <= 65535 && Math.floor(id) === id;
+}
+
+/** A topic name whose UTF-8 form is topicBytes, within maxTopicLength. */
+function checkTopic(b: Broker, topic: string, topicBytes: Bytes): number {
+  const n = bytesLength(topicBytes);
+  if (!isValidTopicName(topic) || n > b.limits.maxTopicLength || n > 65535) return Fault.TOPIC;
+  return Fault.NONE;
+}
+
+/** A payload the broker would have accepted (messageSizeLimit, 0 = none). */
+function checkPayload(b: Broker, payload: Bytes): number {
+  const limit = b.limits.messageSizeLimit;
+  return limit > 0 && bytesLength(payload) > limit ? Fault.SIZE : Fault.NONE;
+}
+
+export function checkRetained(b: Broker, m: Message): number {
+  if (!isQos(m.qos)) return Fault.QOS;
+  const topic = checkTopic(b, m.topic, m.topicBytes);
+  if (topic !== Fault.NONE) return topic;
+  const n = bytesLength(m.payload);
+  // An empty payload deletes a retained message (MQTT-3.3.1-10): it is never stored.
+  if (n === 0 || bytesLength(m.topicBytes) + n > b.limits.maxRetainedBytes) return Fault.SIZE;
+  return checkPayload(b, m.payload);
+}
+
+export function checkClientId(b: Broker, clientId: string): number {
+  const n = utf8Length(clientId);
+  if (n === 0 || n > b.limits.maxClientIdLength || n > 65535 || clientId.indexOf("\u0000") >= 0) return Fault.CLIENT_ID;
+  return Fault.NONE;
+}
+
+export function checkSubscription(b: Broker, filter: string, qos: number): number {
+  if (!isQos(qos)) return Fault.QOS;
+  const n = utf8Length(filter);
+  if (!isValidFilter(filter) || n > b.limits.maxTopicLength || n > 65535) return Fault.FILTER;
+  return Fault.NONE;
+}
+
+/** An outbound message; m.qos is its delivery QoS. Released ones have no topic or payload to check. */
+export function checkMessage(b: Broker, seq: number, m: Message, packetId: number, state: number): number {
+  if (seq < 1 || Math.floor(seq) !== seq) return Fault.SEQUENCE;
+  if (m.qos !== 1 && m.qos !== 2) return Fault.QOS;
+  if (state !== StoredState.QUEUED && state !== StoredState.SENT && state !== StoredState.RELEASED) return Fault.STATE;
+  if (state === StoredState.RELEASED && m.qos !== 2) return Fault.STATE;
+  if (state !== StoredState.QUEUED && !isPacketId(packetId)) return Fault.PACKET_ID;
+  if (state === StoredState.RELEASED) return Fault.NONE;
+  const topic = checkTopic(b, m.topic, m.topicBytes);
+  if (topic !== Fault.NONE) return topic;
+  return checkPayload(b, m.payload);
+}
+
+/** Logs a refused record; returns false. */
+function refuse(b: Broker, what: string, fault: number): boolean {
+  b.log.log(LogLevel.WARNING, "Stored " + what + " refused: " + FAULT_TEXT[fault] + ".");
+  return false;
+}
+
+/** Logs a record that is valid but no longer fits the limits; returns false. */
+function drop(b: Broker, what: string): boolean {
+  b.log.log(LogLevel.WARNING, "Stored " + what + " does not fit the limits: dropped.");
+  return false;
+}
+
+/** Topics and ids as they go into log lines: long ones are cut. */
+function shown(s: string): string {
+  return s.length > 64 ? s.substring(0, 64) + "..." : s;
+}
+
+/** A message as a store read it back (topic encoded here). */
+export function storedMessage(topic: string, payload: Bytes, qos: number): Message {
+  return { topic: topic, topicBytes: utf8Encode(topic), payload: payload, qos: qos };
+}
+
+export function restoreRetained(b: Broker, m: Message): boolean {
+  const fault = checkRetained(b, m);
+  if (fault !== Fault.NONE) return refuse(b, "retained message on " + shown(m.topic), fault);
+  return retainedStore(b, m);
+}
+
+/**
+ * A CleanSession = 0 session; returns its slot, or -1 (refused, duplicate or table full).
+ * nextPacketId: where its packet ids continue (outside 1..65535: from 1; restored in-flight
+ * ids move it on in any case).
+ */
+export function restoreSession(b: Broker, clientId: string, nextPacketId: number): number {
+  let fault = checkClientId(b, clientId);
+  if (fault === Fault.NONE && sessionFind(b, clientId) >= 0) fault = Fault.DUPLICATE;
+  if (fault !== Fault.NONE) {
+    refuse(b, "session " + shown(clientId) + " (with its subscriptions and messages)", fault);
+    return -1;
+  }
   const slot = sessionCreate(b, clientId, false);
-  if (slot < 0) b.log.log(LogLevel.WARNING, "Session table full: stored session " + clientId + " not restored.");
+  if (slot < 0) {
+    drop(b, "session " + shown(clientId));
+    return -1;
+  }
+  if (isPacketId(nextPacketId)) b.sessions[slot].nextPacketId = nextPacketId;
   return slot;
 }
 
 export function restoreSubscription(b: Broker, slot: number, filter: string, qos: number): boolean {
-  if (!isValidFilter(filter) || qos < 0 || qos > 2) return false;
-  const r = subscriptionAdd(b, slot, filter, qos);
-  return r === SubResult.ADDED || r === SubResult.REPLACED;
-}
-
-/** An outbound QoS 1/2 message of a session; call in sequence order. */
-export function restoreMessage(b: Broker, slot: number, seq: number, topic: string, payload: Bytes, qos: number, retain: boolean, packetId: number, state: number): boolean {
-  if (qos < 1 || qos > 2 || state < 0 || state > 2 || (state !== StoredState.QUEUED && (packetId < 1 || packetId > 65535))) return false;
-  if (state === StoredState.RELEASED && qos !== 2) return false;
-  if (state !== StoredState.RELEASED && !isValidTopicName(topic)) return false;
-  const m = { topic: topic, topicBytes: utf8Encode(topic), payload: payload, qos: qos };
-  const ok = restoreOutbound(b, b.sessions[slot], seq, m, qos, retain, packetId, state);
-  if (!ok) b.log.log(LogLevel.WARNING, "Stored message " + seq + " of " + b.sessions[slot].clientId + " does not fit the session's limits: dropped.");
-  return ok;
-}
-
-export function restoreInbound(b: Broker, slot: number, packetId: number): boolean {
   const s = b.sessions[slot];
-  if (packetId < 1 || packetId > 65535 || s.inboundCount >= b.limits.maxInboundQos2) return false;
-  s.inboundIds[s.inboundCount] = packetId;
-  s.inboundCount++;
-  return true;
+  const fault = checkSubscription(b, filter, qos);
+  if (fault !== Fault.NONE) return refuse(b, "subscription " + shown(filter) + " of " + s.clientId, fault);
+  const r = subscriptionAdd(b, slot, filter, qos);
+  return r === SubResult.ADDED || r === SubResult.REPLACED || drop(b, "subscription " + shown(filter) + " of " + s.clientId);
+}
+
+/**
+ * An outbound QoS 1/2 message of a session (m.qos its delivery QoS) in state StoredState.*;
+ * call in sequence order per session.
+ */
+export function restoreMessage(b: Broker, slot: number, seq: number, m: Message, retain: boolean, packetId: number, state: number): boolean {
+  const s = b.sessions[slot];
+  const fault = checkMessage(b, seq, m, packetId, state);
+  if (fault !== Fault.NONE) return refuse(b, "message " + seq + " of " + s.clientId, fault);
+  const kept = state === StoredState.RELEASED ? NO_MESSAGE : m;
+  if (restoreOutbound(b, s, seq, kept, m.qos, retain, state === StoredState.QUEUED ? 0 : packetId, state)) return true;
+  b.stats.messagesDropped++;
+  return drop(b, "message " + seq + " of " + s.clientId);
+}
+
+/** An inbound QoS 2 packet id of a session that got PUBREC and awaits PUBREL. */
+export function restoreInboundId(b: Broker, slot: number, packetId: number): boolean {
+  const s = b.sessions[slot];
+  const what = "inbound QoS 2 id " + packetId + " of " + s.clientId;
+  if (!isPacketId(packetId)) return refuse(b, what, Fault.PACKET_ID);
+  if (restoreInbound(b, s, packetId)) return true;
+  b.log.log(LogLevel.WARNING, "Stored " + what + " dropped: a duplicate or over maxInboundQos2.");
+  return false;
 }

@@ -1,18 +1,17 @@
 import { Bytes, bytesCopy, bytesLength, byteAt, newWriter, utf8Decode, utf8Encode, writerByte, writerReset, writerTake } from "../bytes/bytes";
 import { Status } from "../codec/status";
 import { validateUtf8 } from "../codec/utf8";
-import { isValidFilter } from "../topics/topic";
-import { NO_MESSAGE, restoreOutbound } from "./delivery";
-import { retainedStore } from "./retained";
-import { sessionCreate, sessionFind } from "./sessions";
-import { Broker, FlowState, Message, Session } from "./state";
-import { subscriptionAdd } from "./subscriptions";
+import { NO_MESSAGE } from "./delivery";
+import { StoredState, restoreInboundId, restoreMessage, restoreRetained, restoreSession, restoreSubscription } from "./restore";
+import { Broker, Message, Session } from "./state";
 
 /**
  * Snapshots of the state worth keeping across a restart: retained messages and persistent
  * (CleanSession = 0) sessions with their subscriptions, in-flight and queued outbound
  * messages and inbound QoS 2 packet ids (MQTT-3.1.2-4). A store calls snapshotWrite when
- * b.changes moved and snapshotRestore once at start-up, before any connection.
+ * b.changes differs from the value it had at the last save (see Broker.changes) and
+ * snapshotRestore once at start-up, before any connection; restoring goes through restore.ts,
+ * the same checks as every other store.
  *
  * Format: "MS" and a version byte, then records, each a tag byte and fixed fields, ending with
  * tag 0. Numbers are big-endian; strings and topics have a 2-byte length, payloads a 4-byte
@@ -180,26 +179,27 @@ function rField(long: boolean): boolean {
   return true;
 }
 
-/** Whether the last rString found a whole, valid UTF-8 field. */
-let stringOk = false;
-/** Byte length of the topic the last rMessage read. */
-let topicLength = 0;
+/** Whether the last rString or rMessage ran past the end of the snapshot. */
+let truncated = false;
 
-/** A UTF-8 string field, decoded ("" and stringOk false when truncated or not UTF-8). */
+/**
+ * A UTF-8 string field, decoded; "" when it is not valid UTF-8 (the record checks of
+ * restore.ts refuse that as they refuse any bad id, topic or filter), or when truncated.
+ */
 function rString(): string {
-  stringOk = rField(false) && validateUtf8(data, fieldStart, fieldEnd) === Status.OK;
-  return stringOk ? utf8Decode(data, fieldStart, fieldEnd) : "";
+  truncated = !rField(false);
+  if (truncated || validateUtf8(data, fieldStart, fieldEnd) !== Status.OK) return "";
+  return utf8Decode(data, fieldStart, fieldEnd);
 }
 
-/** Reads topic and payload; returns the message (copied out of the snapshot) or undefined. */
-function rMessage(qos: number, keep: boolean): Message | undefined {
+/** Reads topic and payload; the message (copied out of the snapshot), NO_MESSAGE unless keep. */
+function rMessage(qos: number, keep: boolean): Message {
   const topic = rString();
-  if (!stringOk) return undefined;
+  if (truncated) return NO_MESSAGE;
   const topicStart = fieldStart;
   const topicEnd = fieldEnd;
-  topicLength = topicEnd - topicStart;
-  if (!rField(true)) return undefined;
-  if (!keep) return NO_MESSAGE;
+  truncated = !rField(true);
+  if (truncated || !keep) return NO_MESSAGE;
   return {
     topic: topic,
     topicBytes: bytesCopy(data, topicStart, topicEnd),
@@ -209,16 +209,19 @@ function rMessage(qos: number, keep: boolean): Message | undefined {
 }
 
 /**
- * One pass over the snapshot. With apply false it only checks the format; with apply true it
- * restores into b, within b's limits (what no longer fits is dropped, as when a table is full).
+ * One pass over the snapshot. With apply false it only checks the format (a snapshot cut
+ * short or with an unknown record is damaged as a whole); with apply true it hands each record
+ * to restore.ts, which checks its values and limits like those of any other store.
  */
 function restorePass(b: Broker, snapshot: Bytes, apply: boolean): SnapshotResult {
   data = snapshot;
   dataEnd = bytesLength(snapshot);
   pos = 0;
   if (dataEnd < 3 || rU8() !== MAGIC_M || rU8() !== MAGIC_S || rU8() !== VERSION) return SnapshotResult.BAD_HEADER;
-  /** Slot of the session the records belong to; -1 = none, or not restored (table full). */
+  /** Slot of the session the records belong to; -1 = none, or not restored. */
   let slot = -1;
+  /** Sequence number of the session's next message record (as a store numbers them: from 1). */
+  let seq = 1;
   for (;;) {
     if (pos >= dataEnd) return SnapshotResult.TRUNCATED;
     const tag = rU8();
@@ -227,59 +230,37 @@ function restorePass(b: Broker, snapshot: Bytes, apply: boolean): SnapshotResult
       if (dataEnd - pos < 1) return SnapshotResult.TRUNCATED;
       const qos = rU8();
       const m = rMessage(qos, apply);
-      if (m === undefined) return SnapshotResult.TRUNCATED;
-      if (qos > 2 || topicLength === 0) return SnapshotResult.BAD_RECORD;
-      if (apply) retainedStore(b, m);
+      if (truncated) return SnapshotResult.TRUNCATED;
+      if (apply) restoreRetained(b, m);
     } else if (tag === Tag.SESSION) {
       if (dataEnd - pos < 2) return SnapshotResult.TRUNCATED;
       const nextId = rU16();
       const clientId = rString();
-      if (!stringOk || clientId === "") return SnapshotResult.BAD_RECORD;
-      slot = -1;
-      if (apply && sessionFind(b, clientId) < 0) {
-        slot = sessionCreate(b, clientId, false);
-        if (slot >= 0) b.sessions[slot].nextPacketId = nextId > 0 ? nextId : 1;
-      }
+      if (truncated) return SnapshotResult.TRUNCATED;
+      slot = apply ? restoreSession(b, clientId, nextId) : -1;
+      seq = 1;
     } else if (tag === Tag.SUBSCRIPTION) {
       if (dataEnd - pos < 1) return SnapshotResult.TRUNCATED;
       const qos = rU8();
       const filter = rString();
-      if (!stringOk || qos > 2 || !isValidFilter(filter)) return SnapshotResult.BAD_RECORD;
-      if (slot >= 0) subscriptionAdd(b, slot, filter, qos);
-    } else if (tag === Tag.FLIGHT) {
-      if (dataEnd - pos < 5) return SnapshotResult.TRUNCATED;
-      const state = rU8();
+      if (truncated) return SnapshotResult.TRUNCATED;
+      if (slot >= 0) restoreSubscription(b, slot, filter, qos);
+    } else if (tag === Tag.FLIGHT || tag === Tag.QUEUED) {
+      const flight = tag === Tag.FLIGHT;
+      if (dataEnd - pos < (flight ? 5 : 2)) return SnapshotResult.TRUNCATED;
+      const state = flight ? rU8() : StoredState.QUEUED;
       const qos = rU8();
       const retain = rU8() === 1;
-      const id = rU16();
+      const id = flight ? rU16() : 0;
       const m = rMessage(qos, slot >= 0);
-      if (m === undefined) return SnapshotResult.TRUNCATED;
-      if (qos < 1 || qos > 2 || id === 0 || (state !== FlowState.AWAIT_ACK && state !== FlowState.AWAIT_PUBCOMP)) return SnapshotResult.BAD_RECORD;
-      if (slot >= 0) {
-        const s = b.sessions[slot];
-        if (!restoreOutbound(b, s, s.nextSeq, m, qos, retain, id, state)) b.stats.messagesDropped++;
-      }
-    } else if (tag === Tag.QUEUED) {
-      if (dataEnd - pos < 2) return SnapshotResult.TRUNCATED;
-      const qos = rU8();
-      const retain = rU8() === 1;
-      const m = rMessage(qos, slot >= 0);
-      if (m === undefined) return SnapshotResult.TRUNCATED;
-      if (qos < 1 || qos > 2) return SnapshotResult.BAD_RECORD;
-      if (slot >= 0) {
-        const s = b.sessions[slot];
-        if (!restoreOutbound(b, s, s.nextSeq, m, qos, retain, 0, 0)) b.stats.messagesDropped++;
-      }
+      if (truncated) return SnapshotResult.TRUNCATED;
+      // A FLIGHT record with state 0 would be a queued message with an id: not one we write.
+      if (slot >= 0) restoreMessage(b, slot, seq, m, retain, id, flight && state === StoredState.QUEUED ? -1 : state);
+      seq++;
     } else if (tag === Tag.INBOUND) {
       if (dataEnd - pos < 2) return SnapshotResult.TRUNCATED;
       const id = rU16();
-      if (slot >= 0) {
-        const s = b.sessions[slot];
-        if (s.inboundCount < b.limits.maxInboundQos2) {
-          s.inboundIds[s.inboundCount] = id;
-          s.inboundCount++;
-        }
-      }
+      if (slot >= 0) restoreInboundId(b, slot, id);
     } else {
       return SnapshotResult.BAD_RECORD;
     }

@@ -150,8 +150,11 @@ export interface Broker {
   store: Store | undefined;
   /** Bridges (src/bridge), or undefined. */
   extension: BrokerExtension | undefined;
-  /** True once a change was reported to the store and not committed yet. */
-  storeDirty: boolean;
+  /**
+   * Value of `changes` when the store last committed (persist.ts storeCommit): the store has
+   * something to commit exactly when `changes` moved past it. Not a counter of its own.
+   */
+  storeCommitted: number;
   conns: Conn[];
   sessions: Session[];
   /** clientId → session slot, keys prefixed with "c" so no client id can clash with Object members. */
@@ -181,8 +184,12 @@ export interface Broker {
   codes: number[];
   autoIdCounter: number;
   /**
-   * Bumped on every change to state worth persisting (retained messages, sessions,
-   * subscriptions, queued and in-flight messages), so a store can save only when dirty.
+   * The one change counter. Bumped on every change to state worth persisting (retained
+   * messages, sessions, subscriptions, queued and in-flight messages, inbound QoS 2 ids) and on
+   * every report to b.store (persist.ts). Only its movement means anything: a saver keeps the
+   * value it last saved or committed and saves again when the counter differs from it
+   * (storeCommitted for the Store; the Espruino snapshot saver keeps its own last-saved value).
+   * Clean sessions move it too, so a saver may find nothing new to keep.
    */
   changes: number;
   stats: BrokerStats;
@@ -251,7 +258,7 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     policy: undefined,
     store: undefined,
     extension: undefined,
-    storeDirty: false,
+    storeCommitted: 0,
     conns: conns,
     sessions: sessions,
     sessionIndex: {},

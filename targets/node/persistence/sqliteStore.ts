@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { Bytes } from "../../../src/bytes/bytes";
 import { Broker } from "../../../src/broker/broker";
-import { restoreInbound, restoreMessage, restoreRetained, restoreSession, restoreSubscription } from "../../../src/broker/restore";
+import { restoreInboundId, restoreMessage, restoreRetained, restoreSession, restoreSubscription, storedMessage } from "../../../src/broker/restore";
 import { Log, LogLevel, Store } from "../../../src/platform";
 
 /**
@@ -166,7 +166,10 @@ export class SqliteStore implements Store {
     return copied;
   }
 
-  /** Rebuilds broker state; call before the store is attached and before listening. */
+  /**
+   * Rebuilds broker state through src/broker/restore.ts (the checks every store shares); call
+   * before the store is attached and before listening.
+   */
   load(b: Broker): LoadReport {
     const report: LoadReport = { retained: 0, sessions: 0, subscriptions: 0, messages: 0, inbound: 0, skipped: 0 };
     const count = (ok: boolean, key: keyof LoadReport): void => {
@@ -174,11 +177,11 @@ export class SqliteStore implements Store {
       else report.skipped++;
     };
     for (const r of this.db.prepare("SELECT topic, payload, qos FROM retained").iterate() as Iterable<{ topic: string; payload: Buffer; qos: number }>) {
-      count(restoreRetained(b, r.topic, new Uint8Array(r.payload) as unknown as Bytes, r.qos), "retained");
+      count(restoreRetained(b, storedMessage(r.topic, new Uint8Array(r.payload) as unknown as Bytes, r.qos)), "retained");
     }
     const slots = new Map<string, number>();
     for (const r of this.db.prepare("SELECT client_id FROM sessions ORDER BY rowid").iterate() as Iterable<{ client_id: string }>) {
-      const slot = restoreSession(b, r.client_id);
+      const slot = restoreSession(b, r.client_id, 1);
       count(slot >= 0, "sessions");
       if (slot >= 0) slots.set(r.client_id, slot);
     }
@@ -189,11 +192,11 @@ export class SqliteStore implements Store {
     for (const r of this.db.prepare("SELECT * FROM messages ORDER BY client_id, seq").iterate() as Iterable<{ client_id: string; seq: number; topic: string; payload: Buffer | null; qos: number; retain: number; packet_id: number; state: number }>) {
       const slot = slots.get(r.client_id);
       const payload = new Uint8Array(r.payload ?? Buffer.alloc(0)) as unknown as Bytes;
-      count(slot !== undefined && restoreMessage(b, slot, r.seq, r.topic, payload, r.qos, r.retain === 1, r.packet_id, r.state), "messages");
+      count(slot !== undefined && restoreMessage(b, slot, r.seq, storedMessage(r.topic, payload, r.qos), r.retain === 1, r.packet_id, r.state), "messages");
     }
     for (const r of this.db.prepare("SELECT client_id, packet_id FROM inbound").iterate() as Iterable<{ client_id: string; packet_id: number }>) {
       const slot = slots.get(r.client_id);
-      count(slot !== undefined && restoreInbound(b, slot, r.packet_id), "inbound");
+      count(slot !== undefined && restoreInboundId(b, slot, r.packet_id), "inbound");
     }
     return report;
   }
