@@ -7,20 +7,21 @@ import { Broker, Session } from "./state";
  * so the end of the broker call commits it.
  */
 export function storeFor(b: Broker, s: Session): Store | undefined {
-  if (b.store === undefined || s.cleanSession) return undefined;
+  if (!MIDGE_FEATURES.persistence || b.store === undefined || s.cleanSession) return undefined;
   b.changes++;
   return b.store;
 }
 
 /** The store for broker-wide state (retained messages); moves b.changes like storeFor. */
 export function storeOf(b: Broker): Store | undefined {
+  if (!MIDGE_FEATURES.persistence) return undefined;
   if (b.store !== undefined) b.changes++;
   return b.store;
 }
 
 /** Ends a broker call: commits when b.changes moved since the last commit (see Broker.changes). */
 export function storeCommit(b: Broker): void {
-  if (b.store !== undefined && b.changes !== b.storeCommitted) {
+  if (MIDGE_FEATURES.persistence && b.store !== undefined && b.changes !== b.storeCommitted) {
     b.storeCommitted = b.changes;
     b.store.commit();
   }

@@ -156,7 +156,7 @@ function save(b: Broker): void {
 function tick(): void {
   if (!broker) return;
   brokerTick(broker);
-  if (persist && broker.changes !== savedChanges && now() - savedAt >= saveIntervalMs) save(broker);
+  if (MIDGE_FEATURES.persistence && persist && broker.changes !== savedChanges && now() - savedAt >= saveIntervalMs) save(broker);
 }
 
 function listen(port: number): void {
@@ -180,7 +180,8 @@ function start(): void {
   // Quoted: the build renames the core's property names, and "limits" is one of them.
   const overrides = settings["limits"];
   if (overrides) for (const name in overrides) if (name in base) target[name] = overrides[name];
-  persist = settings.persist !== undefined ? settings.persist : MIDGE_PERSIST[0] === 1;
+  // A board built without the persistence feature has no snapshot code: settings cannot turn it on.
+  persist = MIDGE_FEATURES.persistence && (settings.persist !== undefined ? settings.persist : MIDGE_PERSIST[0] === 1);
   saveIntervalMs = settings.saveIntervalMs !== undefined ? settings.saveIntervalMs : MIDGE_PERSIST[1];
   saveMaxBytes = settings.saveMaxBytes !== undefined ? settings.saveMaxBytes : MIDGE_PERSIST[2];
 
@@ -188,7 +189,7 @@ function start(): void {
   const b = createBroker(limits, transport, { now: now }, { log: log });
   broker = b;
   savedBytes = EMPTY_SNAPSHOT;
-  if (persist) {
+  if (MIDGE_FEATURES.persistence && persist) {
     const snapshot = storage().readArrayBuffer(SNAPSHOT_FILE);
     if (snapshot) {
       savedBytes = snapshot.byteLength;
@@ -229,7 +230,7 @@ function start(): void {
 function stop(): void {
   const b = broker;
   if (!b) return;
-  if (persist && b.changes !== savedChanges) save(b);
+  if (MIDGE_FEATURES.persistence && persist && b.changes !== savedChanges) save(b);
   brokerShutdown(b);
   clearInterval(ticker);
   if (server) server.close();

@@ -3,7 +3,11 @@
  * fixtures (see fixturesCore.ts), prints every failure, then "N passed, M failed", and exits
  * non-zero on any failure. Built by test/lua/lua-fixtures.test.ts with typescript-to-lua.
  */
+import { allFeatures } from "../../src/features";
 import { runFixtures } from "./fixturesCore";
+
+// The codec reads the board's features (src/features.ts); the fixtures are for the full set.
+(globalThis as unknown as { MIDGE_FEATURES: ReturnType<typeof allFeatures> }).MIDGE_FEATURES = allFeatures();
 
 interface LuaFile {
   read(this: LuaFile, format: "*a"): string | undefined;
