@@ -415,6 +415,30 @@ export class RawClient {
     }
   }
 
+  /**
+   * The sentinel for "nothing else arrived" (instead of waiting a fixed time in silence): the
+   * caller has had a marker PUBLISH sent on `topic`, a topic this client subscribes to, along
+   * the path any unwanted packet would have taken: from the same publisher connection after
+   * the cause (or, for a cause that is not a packet, after the broker logged handling it). The
+   * broker handles one connection's packets in order and writes one connection's packets in
+   * order (MQTT-4.6.0-6), so whatever the cause produced for this client is queued in front of
+   * the marker. Asserts the next packet is the marker (acknowledged at QoS 1 and 2) and returns it.
+   */
+  async expectMarker(topic: string, why = "", timeoutMs = WAIT_MS): Promise<RxPublish> {
+    const p = await this.nextPacket(timeoutMs, `the marker on '${topic}'`);
+    const fail = `expected nothing before the marker on '${topic}'${why ? " (" + why + ")" : ""}, got ${describePacket(p)}`;
+    if (p.type !== 3) throw new Error(fail);
+    const m = decodePublish(p);
+    if (m.topic !== topic) throw new Error(fail);
+    if (m.qos === 1) this.send(pk.puback(m.id));
+    if (m.qos === 2) {
+      this.send(pk.pubrec(m.id));
+      await this.expectPacket("62 02 " + idHex(m.id));
+      this.send(pk.pubcomp(m.id));
+    }
+    return m;
+  }
+
   /** Sends CONNECT and expects CONNACK 0 with the given Session Present. */
   async handshake(o: ConnectSpec = {}, sessionPresent = false): Promise<void> {
     this.send(pk.connect(o));
@@ -499,6 +523,18 @@ export class Inbox {
   /** Waits for a message on this topic. */
   waitTopic(topic: string, timeoutMs = WAIT_MS): Promise<Msg> {
     return this.waitFor((m) => m.topic === topic, timeoutMs, `a message on '${topic}'`);
+  }
+
+  /**
+   * The sentinel for MQTT.js subscribers (see RawClient.expectMarker): waits for the marker on
+   * `marker` and asserts the topics received before it are exactly `before`. MQTT.js emits a
+   * QoS 2 message only on PUBREL, after later packets: an unwanted delivery must reach this
+   * client at QoS 0 or 1 for the check to see it, so subscribe at QoS 1 or less.
+   */
+  async expectOnlyBefore(marker: string, before: string[], why = "", timeoutMs = WAIT_MS): Promise<void> {
+    await this.waitTopic(marker, timeoutMs);
+    const got = this.topics();
+    expect(got.slice(0, got.indexOf(marker) + 1), `messages before the marker on '${marker}'${why ? " (" + why + ")" : ""}`).toEqual([...before, marker]);
   }
 
   topics(): string[] {
