@@ -343,6 +343,21 @@ export class RawClient {
     this.socket.write(typeof data === "string" ? hex(data) : data);
   }
 
+  /**
+   * Writes bytes as given and resolves once they are handed to the kernel (so a destroy() that
+   * follows cannot drop them); rejects after timeoutMs.
+   */
+  sendFlushed(data: Buffer | string, timeoutMs = WAIT_MS): Promise<void> {
+    return new Promise((res, rej) => {
+      if (this.closed || this.socket.destroyed) return res();
+      const t = setTimeout(() => rej(new Error(`write of ${data.length} bytes not flushed within ${timeoutMs} ms`)), timeoutMs);
+      this.socket.write(typeof data === "string" ? hex(data) : data, () => {
+        clearTimeout(t);
+        res();
+      });
+    });
+  }
+
   /** Bytes received and not consumed yet. */
   unread(): Buffer {
     return this.pending;
