@@ -437,14 +437,16 @@ export class RawClient {
    * the cause (or, for a cause that is not a packet, after the broker logged handling it). The
    * broker handles one connection's packets in order and writes one connection's packets in
    * order (MQTT-4.6.0-6), so whatever the cause produced for this client is queued in front of
-   * the marker. Asserts the next packet is the marker (acknowledged at QoS 1 and 2) and returns it.
+   * the marker. Asserts the next packet is the marker, known by its topic and its payload (a
+   * payload no unwanted message has: the topic may be theirs), acknowledges it at QoS 1 and 2
+   * and returns it.
    */
-  async expectMarker(topic: string, why = "", timeoutMs = WAIT_MS): Promise<RxPublish> {
-    const p = await this.nextPacket(timeoutMs, `the marker on '${topic}'`);
-    const fail = `expected nothing before the marker on '${topic}'${why ? " (" + why + ")" : ""}, got ${describePacket(p)}`;
+  async expectMarker(topic: string, payload: string, why = "", timeoutMs = WAIT_MS): Promise<RxPublish> {
+    const p = await this.nextPacket(timeoutMs, `the marker '${payload}' on '${topic}'`);
+    const fail = `expected nothing before the marker '${payload}' on '${topic}'${why ? " (" + why + ")" : ""}, got ${describePacket(p)}`;
     if (p.type !== 3) throw new Error(fail);
     const m = decodePublish(p);
-    if (m.topic !== topic) throw new Error(fail);
+    if (m.topic !== topic || m.payload.toString() !== payload) throw new Error(fail);
     if (m.qos === 1) this.send(pk.puback(m.id));
     if (m.qos === 2) {
       this.send(pk.pubrec(m.id));
@@ -452,6 +454,17 @@ export class RawClient {
       this.send(pk.pubcomp(m.id));
     }
     return m;
+  }
+
+  /**
+   * The sentinel on one connection: sends PINGREQ and asserts the PINGRESP is the next packet.
+   * Whatever the broker sends this client because of earlier packets (of this connection, or
+   * of others that were acknowledged before) is written before that answer.
+   */
+  async expectNothingBeforePingresp(why = "", timeoutMs = WAIT_MS): Promise<void> {
+    this.send(pk.pingreq());
+    const p = await this.nextPacket(timeoutMs, "the PINGRESP");
+    if (p.hex !== "d0 00") throw new Error(`expected nothing before the PINGRESP${why ? " (" + why + ")" : ""}, got ${describePacket(p)}`);
   }
 
   /** Sends CONNECT and expects CONNACK 0 with the given Session Present. */
