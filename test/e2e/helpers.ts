@@ -417,7 +417,10 @@ export class RawClient {
     expect(preview(this.pending), `broker replied before closing${why ? " (" + why + ")" : ""}`).toBe("");
   }
 
-  /** Asserts nothing arrives and the socket stays open for ms. */
+  /**
+   * Asserts nothing arrives and the socket stays open for ms. A fixed wait: prefer a marker
+   * (expectMarker, expectNothingBeforePingresp), which fails only when the broker misbehaves.
+   */
   async expectSilence(ms: number): Promise<void> {
     const end = Date.now() + ms;
     for (;;) {
