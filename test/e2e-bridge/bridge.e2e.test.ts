@@ -44,11 +44,46 @@ function count(log: string, re: RegExp): number {
   return (log.match(new RegExp(re.source, "g")) ?? []).length;
 }
 
-/** Waits until the bridge has connected `times` times in total (and let its SUBSCRIBE land). */
-async function bridgeConnected(h: MidgeProcess, name: string, times = 1): Promise<void> {
+/**
+ * Waits until the bridge has connected `times` times in total. With `subscribedAt` (a mosquitto
+ * upstream and the bridge's remote client id), also until the upstream has answered the
+ * bridge's SUBSCRIBE (of its in/both lines) that many times: from then on what is published
+ * upstream reaches the edge. Out lines need no more than the connection.
+ */
+async function bridgeConnected(h: MidgeProcess, name: string, times = 1, subscribedAt?: { up: Upstream; clientId: string }): Promise<void> {
   const re = new RegExp(`Bridge ${name}: connected to`);
   await waitUntil(() => count(h.logs(), re) >= times, 10000, `bridge ${name} connected (${times})`);
-  await sleep(200);
+  if (subscribedAt) {
+    const suback = new RegExp(`Sending SUBACK to ${subscribedAt.clientId}\\b`);
+    await waitUntil(() => count(subscribedAt.up.logs(), suback) >= times, 10000, `the upstream's SUBACK to ${subscribedAt.clientId} (${times})`);
+  }
+}
+
+/**
+ * For an upstream that does not log SUBACKs (Midge): publishes `remote` upstream at QoS 1 until
+ * a copy reaches `local` on the edge (each try waits 250 ms, all of them 10 s), which shows
+ * the bridge's SUBSCRIBE has landed. A late copy of the probe may still arrive afterwards.
+ */
+async function bridgeSubscribed(ctx: TestContext, upPort: number, edgePort: number, remote: string, local: string): Promise<void> {
+  const probe = await client(ctx, edgePort, [[local, 1]]);
+  const pub = await client(ctx, upPort);
+  const end = Date.now() + 10000;
+  for (;;) {
+    await pub.client.publishAsync(remote, "probe", { qos: 1 });
+    try {
+      await probe.inbox.waitTopic(local, 250);
+      return;
+    } catch (e) {
+      if (Date.now() > end) throw new Error(`the bridge's subscription did not carry ${remote} to ${local} within 10 s: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** The messages of an inbox that arrived before the first one on `marker` (which must have arrived). */
+function before(inbox: Inbox, marker: string): Inbox["msgs"] {
+  const i = inbox.topics().indexOf(marker);
+  expect(i, `the marker on ${marker}`).toBeGreaterThanOrEqual(0);
+  return inbox.msgs.slice(0, i);
 }
 
 function payloads(inbox: Inbox, topic: string): string[] {
@@ -67,7 +102,7 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
       "topic # in 2 cmd/ site1/cmd/",
       "topic low/# out 1",
     ]);
-    await bridgeConnected(e, "central");
+    await bridgeConnected(e, "central", 1, { up, clientId: "edge-dirs" });
     const upSub = await client(ctx, up.port, [["site1/sensors/#", 2], ["low/#", 2]]);
     const localSub = await client(ctx, e.port, [["cmd/#", 2], ["sensors/#", 2]]);
     const localPub = await client(ctx, e.port);
@@ -82,10 +117,16 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
     await upSub.inbox.waitCount(3, 5000);
     await localSub.inbox.waitFor((m) => m.topic === "cmd/led", 5000);
     await localSub.inbox.waitFor((m) => m.topic === "cmd/reboot", 5000);
-    await sleep(300);
-    const up3 = upSub.inbox.msgs.map((m) => `${m.topic}:${m.payload}:q${m.qos}`).sort();
+    // Markers at QoS 2 along each direction's path (MQTT.js reports QoS 2 on PUBREL, so a
+    // marker of the highest QoS keeps its place behind any stray copy): one more message each
+    // way, sent after the others, ends the lists.
+    await localPub.client.publishAsync("sensors/zz-end", "end", { qos: 2 });
+    expect((await mosquittoPub(up.port, ["-t", "site1/cmd/zz-end", "-m", "end", "-q", "2"])).code).toBe(0);
+    await upSub.inbox.waitTopic("site1/sensors/zz-end", 5000);
+    await localSub.inbox.waitTopic("cmd/zz-end", 5000);
+    const up3 = before(upSub.inbox, "site1/sensors/zz-end").map((m) => `${m.topic}:${m.payload}:q${m.qos}`).sort();
     expect(up3).toEqual(["low/x:capped:q1", "site1/sensors/t1:q1:q1", "site1/sensors/t2:q2:q2"]);
-    const local = localSub.inbox.msgs.filter((m) => m.topic.startsWith("cmd/")).map((m) => `${m.topic}:${m.payload}:q${m.qos}`).sort();
+    const local = before(localSub.inbox, "cmd/zz-end").filter((m) => m.topic.startsWith("cmd/")).map((m) => `${m.topic}:${m.payload}:q${m.qos}`).sort();
     expect(local).toEqual(["cmd/led:on:q1", "cmd/reboot:now:q2"]);
     // mosquitto saw a bridge (protocol level 0x84) with Midge's client id.
     expect(up.logs()).toMatch(/New bridge connected from .* as edge-dirs \(p2, c0, k60\)/);
@@ -94,7 +135,7 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
   test.concurrent("loop prevention with a both topic: each side gets every message exactly once", async (ctx) => {
     const up = await upstream(ctx);
     const e = await edge(ctx, ["connection central", `address ${HOST}:${up.port}`, "remote_clientid edge-loop", "topic chat/# both 2"]);
-    await bridgeConnected(e, "central");
+    await bridgeConnected(e, "central", 1, { up, clientId: "edge-loop" });
     const upSub = await client(ctx, up.port, [["chat/#", 2]]);
     const localSub = await client(ctx, e.port, [["chat/#", 2]]);
     const upPub = await client(ctx, up.port);
@@ -104,7 +145,7 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
     await localPub.client.publishAsync("chat/from-edge", "e2", { qos: 0 });
     await upSub.inbox.waitCount(3, 5000);
     await localSub.inbox.waitCount(3, 5000);
-    await sleep(1000); // room for echoes, if any
+    await noEchoes(upPub, upSub, localPub, localSub);
     expect(payloads(upSub.inbox, "chat/from-edge").sort()).toEqual(["e1", "e2"]);
     expect(payloads(upSub.inbox, "chat/from-up")).toEqual(["u1"]);
     expect(payloads(localSub.inbox, "chat/from-edge").sort()).toEqual(["e1", "e2"]);
@@ -169,8 +210,10 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
     await up.start();
     await bridgeConnected(e, "central");
     await waitUntil(() => seen.length >= 5, 8000, `5 messages upstream (got ${seen})`);
-    await sleep(500);
-    expect(seen).toEqual(["q/4", "q/5", "q/6", "q/7", "q/8"]);
+    // A marker through the same queue and connection ends the list.
+    await localPub.client.publishAsync("q/end", "end", { qos: 1 });
+    await waitUntil(() => seen.includes("q/end"), 5000, `the marker q/end upstream (got ${seen})`);
+    expect(seen).toEqual(["q/4", "q/5", "q/6", "q/7", "q/8", "q/end"]);
     expect(e.logs()).toMatch(/queue drained; 3 messages were dropped while it was full/);
   });
 
@@ -226,15 +269,19 @@ describe("upstream stopped and restarted mid-stream", { timeout: 40000 }, () => 
       if (i === Math.floor(N / 3)) {
         restarted = (async () => {
           await up.stop();
-          await sleep(1000);
+          await sleep(1000); // the outage under test, not a wait for an event
           await up.start();
         })();
       }
-      await sleep(10);
+      await sleep(10); // the stream's pace, part of the input
     }
     await restarted;
     await waitUntil(() => got[1].length >= N && got[2].length >= N, 15000, "all QoS 1/2 messages").catch(() => {});
-    await sleep(1000);
+    // Markers at QoS 1 and 2 after the stream, through the same bridge connection and
+    // subscriber: late duplicates would come before them.
+    for (const q of [1, 2] as const) await pub.client.publishAsync("stream/" + q, "end", { qos: q });
+    await waitUntil(() => got[1].includes("end") && got[2].includes("end"), 10000, "the end markers on stream/1 and stream/2");
+    for (const q of [1, 2]) got[q] = got[q].slice(0, got[q].indexOf("end"));
     const figures = [0, 1, 2].map((q) => {
       const unique = new Set(got[q]).size;
       const firsts = got[q].filter((v, i) => got[q].indexOf(v) === i).map(Number);
@@ -248,6 +295,21 @@ describe("upstream stopped and restarted mid-stream", { timeout: 40000 }, () => 
     expect([figures[2].lost, figures[2].duplicated]).toEqual([0, 0]); // QoS 2: exactly once
   });
 });
+
+/**
+ * Instead of waiting for echoes: a marker from each side along the path an echo would take. An
+ * edge message echoed back arrives from the upstream over the bridge connection, queued before
+ * a marker the upstream gets afterwards (chat/zz-up-end, published once upSub has seen
+ * everything); the same the other way (chat/zz-edge-end, published once the up marker reached
+ * the edge). QoS 2 markers keep their place behind QoS 2 strays in MQTT.js. Returns the topics.
+ */
+async function noEchoes(upPub: MqttConn, upSub: MqttConn, localPub: MqttConn, localSub: MqttConn): Promise<[string, string]> {
+  await upPub.client.publishAsync("chat/zz-up-end", "end", { qos: 2 });
+  await localSub.inbox.waitTopic("chat/zz-up-end", 5000);
+  await localPub.client.publishAsync("chat/zz-edge-end", "end", { qos: 2 });
+  await upSub.inbox.waitTopic("chat/zz-edge-end", 5000);
+  return ["chat/zz-up-end", "chat/zz-edge-end"];
+}
 
 function reconnecting(port: number, clientId: string): MqttClient {
   const opts: IClientOptions = { host: HOST, port, protocol: "mqtt", protocolVersion: 4, clientId, clean: false, keepalive: 30, reconnectPeriod: 200, connectTimeout: 3000 };
@@ -268,6 +330,7 @@ describe("bridge between two Midge brokers", { timeout: 30000 }, () => {
       "topic chat/# both 2",
     ]);
     await bridgeConnected(e, "central");
+    await bridgeSubscribed(ctx, central.port, e.port, "site2/cmd/probe", "cmd/probe");
     expect(central.logs()).toMatch(/as edge-m \(p2, c0, k60, bridge\)/);
     const upSub = await client(ctx, central.port, [["site2/sensors/#", 1], ["chat/#", 2]]);
     const localSub = await client(ctx, e.port, [["cmd/#", 2], ["chat/#", 2]]);
@@ -279,9 +342,10 @@ describe("bridge between two Midge brokers", { timeout: 30000 }, () => {
     await upPub.client.publishAsync("chat/c", "from central", { qos: 1 });
     await upSub.inbox.waitCount(3, 5000);
     await localSub.inbox.waitCount(3, 5000);
-    await sleep(1000);
-    expect(upSub.inbox.msgs.map((m) => `${m.topic}:${m.payload}`).sort()).toEqual(["chat/c:from central", "chat/e:from edge", "site2/sensors/t:21"]);
-    expect(localSub.inbox.msgs.map((m) => `${m.topic}:${m.payload}`).sort()).toEqual(["chat/c:from central", "chat/e:from edge", "cmd/go:now"]);
+    const [upEnd, edgeEnd] = await noEchoes(upPub, upSub, localPub, localSub);
+    const shown = (msgs: Inbox["msgs"]): string[] => msgs.filter((m) => m.topic !== "cmd/probe" && !m.topic.startsWith("chat/zz-")).map((m) => `${m.topic}:${m.payload}`).sort();
+    expect(shown(before(upSub.inbox, edgeEnd))).toEqual(["chat/c:from central", "chat/e:from edge", "site2/sensors/t:21"]);
+    expect(shown(before(localSub.inbox, upEnd))).toEqual(["chat/c:from central", "chat/e:from edge", "cmd/go:now"]);
     // Notifications on both sides: a bridge may publish under $SYS/broker/connection/.
     const topic = "$SYS/broker/connection/edge-m/state";
     const localState = await client(ctx, e.port, [[topic, 0]]);

@@ -4,7 +4,7 @@
  * a broker (each uses its own topics) unless they subscribe to catch-all filters.
  */
 import { describe, expect, test, vi } from "vitest";
-import { E2E_CONCURRENCY, Harness, TEST_TIMEOUT, hex, idHex, pk, publish, sharedBrokers, sleep, describeOn } from "./helpers";
+import { E2E_CONCURRENCY, Harness, TEST_TIMEOUT, hex, idHex, pk, publish, sharedBrokers, describeOn } from "./helpers";
 import { selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -85,7 +85,9 @@ for (const target of selectedTargets()) {
         c.send(pk.pubrec(m.id));
         await c.expectPacket("62 02 " + idHex(m.id));
         c.send(pk.pubcomp(m.id));
-        await c.expectSilence(300);
+        // A second copy (from the replaced QoS 0 subscription) would come before this marker.
+        await publish(pub, "r/t", "end", 0);
+        await c.expectMarker("r/t", "end", "one copy only");
       });
 
       test("[MQTT-3.8.4-3] replacing a subscription while messages flow on it loses and duplicates nothing", async (ctx) => {
@@ -103,9 +105,10 @@ for (const target of selectedTargets()) {
         for (let i = 0; i < 100; i++) await publish(pub, "flow/t", String(i), 1);
         stop = true;
         await resubscribing;
-        await sub.inbox.waitCount(100);
-        await sleep(200);
-        expect(sub.inbox.msgs.map((m) => Number(m.payload.toString()))).toEqual(Array.from({ length: 100 }, (_, i) => i));
+        // The marker from the same publisher: a late duplicate would arrive before it.
+        await publish(pub, "flow/t", "end", 1);
+        await sub.inbox.waitFor((m) => m.payload.toString() === "end", 5000, "the marker");
+        expect(sub.inbox.msgs.map((m) => m.payload.toString())).toEqual([...Array.from({ length: 100 }, (_, i) => String(i)), "end"]);
       });
 
       test("[MQTT-3.8.4-4] the same filter twice in one SUBSCRIBE: the later entry replaces the earlier", async (ctx) => {
@@ -117,7 +120,9 @@ for (const target of selectedTargets()) {
         const pub = await h.mqtt();
         await publish(pub, "s/t", "q", 1);
         await c.expectPacket("30 06 00 03 73 2f 74 71");
-        await c.expectSilence(300);
+        // A copy at QoS 1 for the replaced entry would come before this marker.
+        await publish(pub, "s/t", "end", 1);
+        await c.expectMarker("s/t", "end", "one subscription for the filter");
       });
 
       test("[MQTT-3.10.4-4][MQTT-3.10.4-2] UNSUBSCRIBE gets B0 02 with its id and stops delivery", async (ctx) => {
@@ -166,7 +171,8 @@ for (const target of selectedTargets()) {
         await publish(pub, "m/2", "x", 0);
         await publish(pub, "m/3", "x", 0);
         await c.expectPacket("30 06 00 03 6d 2f 33 78");
-        await c.expectSilence(200);
+        await publish(pub, "m/3", "end", 0);
+        await c.expectMarker("m/3", "end", "m/1 and m/2 were unsubscribed");
       });
 
       test("[MQTT-3.3.5-1][SRV-IMPL-8] overlapping subscriptions deliver one copy at the highest granted QoS", async (ctx) => {
@@ -181,12 +187,15 @@ for (const target of selectedTargets()) {
         const rel = await c.nextPacket();
         expect(rel.first).toBe(0x62);
         c.send(pk.pubcomp(m.id));
-        await c.expectSilence(300);
+        // The next message from the same publisher is the marker for the first: a second copy
+        // of "two" would come before it.
         await publish(pub, "o/x", "one", 1);
         const m1 = await c.nextPublish();
         expect([m1.topic, m1.qos, m1.payload.toString()]).toEqual(["o/x", 1, "one"]);
         c.send(pk.puback(m1.id));
-        await c.expectSilence(300);
+        await publish(pub, "o/x", "end", 0);
+        const end = await c.expectMarker("o/x", "end", "one copy of each message");
+        expect([end.qos, end.payload.toString()]).toEqual([0, "end"]);
       });
 
       test("[MQTT-4.7.2-1] # and +/x do not receive $test/x; $test/# and $test/+ do", async (ctx) => {
@@ -279,18 +288,19 @@ for (const target of selectedTargets()) {
           A: ["A"],
           "foo//+": ["foo//bar"],
         };
-        const subs = await Promise.all(Object.keys(expected).map((f) => h.subscriber({ [f]: 1 })));
+        // Every subscriber also takes "$marker", which none of the table's filters matches: the
+        // marker published last by the same publisher ends each one's list.
+        const subs = await Promise.all(Object.keys(expected).map((f) => h.subscriber({ [f]: 1, $marker: 1 })));
         const pub = await h.mqtt();
         for (const t of topics) await publish(pub, t, t, 1);
-        const hashIndex = Object.keys(expected).indexOf("#");
-        await subs[hashIndex].inbox.waitCount(expected["#"].length);
-        await sleep(300);
+        await publish(pub, "$marker", "$marker", 1);
+        await Promise.all(subs.map((s) => s.inbox.waitTopic("$marker")));
         const got: Record<string, string[]> = {};
         Object.keys(expected).forEach((f, i) => {
           got[f] = subs[i].inbox.msgs.map((m) => m.topic);
           for (const m of subs[i].inbox.msgs) expect(m.payload.toString()).toBe(m.topic);
         });
-        expect(got).toEqual(expected);
+        expect(got).toEqual(Object.fromEntries(Object.entries(expected).map(([f, t]) => [f, [...t, "$marker"]])));
       });
     });
   });

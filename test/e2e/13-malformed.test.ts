@@ -183,8 +183,7 @@ for (const target of selectedTargets()) {
           const h = Harness.attach(target, broker, ctx);
           const obs = await h.subscriber({ "trunc/will": 1 });
           const c = await h.rawConnected({ clientId: "trunc", will: { topic: "trunc/will", payload: "cut", qos: 1 } });
-          c.sendRaw("30 0a 00 03 61"); // 5 of 12 bytes
-          await sleep(100);
+          await c.sendFlushed("30 0a 00 03 61"); // 5 of 12 bytes
           c.end();
           const m = await obs.inbox.waitTopic("trunc/will");
           expect(m.payload.toString()).toBe("cut");
@@ -200,7 +199,7 @@ for (const target of selectedTargets()) {
           const bytes = hex("30 0b 00 06 64 72 69 70 2f 74 6f 6b 21"); // "drip/t" "ok!"
           for (const b of bytes) {
             c.sendRaw(Buffer.from([b]));
-            await sleep(5);
+            await sleep(5); // the pacing is the input under test: one byte per read, not a wait for anything
           }
           await obs.expectPacket("30 0b 00 06 64 72 69 70 2f 74 6f 6b 21");
         });
@@ -237,8 +236,8 @@ for (const target of selectedTargets()) {
           const rand = prng(42);
           for (let batch = 0; batch < 6; batch++) {
             const conns = await Promise.all(Array.from({ length: 20 }, (_, i) => h.rawConnected({ clientId: `fuzz-${batch}-${i}` })));
-            for (const c of conns) c.sendRaw(garbage(rand, 1 + Math.floor(rand() * 64)));
-            await sleep(100);
+            // Each garbage write reaches the kernel before its socket is destroyed.
+            await Promise.all(conns.map((c) => c.sendFlushed(garbage(rand, 1 + Math.floor(rand() * 64)))));
             for (const c of conns) c.destroy();
           }
           expect(broker.alive()).toBe(true);
@@ -247,7 +246,7 @@ for (const target of selectedTargets()) {
       });
 
       test("[SRV-OPS-12] the bystander was never disconnected and received all its messages, in order", async () => {
-        await sleep(200);
+        await by.flowing();
         const n = by.received();
         expect(by.conn.isClosed()).toBe(false);
         expect(by.errors).toEqual([]);

@@ -343,6 +343,21 @@ export class RawClient {
     this.socket.write(typeof data === "string" ? hex(data) : data);
   }
 
+  /**
+   * Writes bytes as given and resolves once they are handed to the kernel (so a destroy() that
+   * follows cannot drop them); rejects after timeoutMs.
+   */
+  sendFlushed(data: Buffer | string, timeoutMs = WAIT_MS): Promise<void> {
+    return new Promise((res, rej) => {
+      if (this.closed || this.socket.destroyed) return res();
+      const t = setTimeout(() => rej(new Error(`write of ${data.length} bytes not flushed within ${timeoutMs} ms`)), timeoutMs);
+      this.socket.write(typeof data === "string" ? hex(data) : data, () => {
+        clearTimeout(t);
+        res();
+      });
+    });
+  }
+
   /** Bytes received and not consumed yet. */
   unread(): Buffer {
     return this.pending;
@@ -402,7 +417,10 @@ export class RawClient {
     expect(preview(this.pending), `broker replied before closing${why ? " (" + why + ")" : ""}`).toBe("");
   }
 
-  /** Asserts nothing arrives and the socket stays open for ms. */
+  /**
+   * Asserts nothing arrives and the socket stays open for ms. A fixed wait: prefer a marker
+   * (expectMarker, expectNothingBeforePingresp), which fails only when the broker misbehaves.
+   */
   async expectSilence(ms: number): Promise<void> {
     const end = Date.now() + ms;
     for (;;) {
@@ -413,6 +431,43 @@ export class RawClient {
       if (left <= 0) return;
       await this.changed(left);
     }
+  }
+
+  /**
+   * The sentinel for "nothing else arrived" (instead of waiting a fixed time in silence): the
+   * caller has had a marker PUBLISH sent on `topic`, a topic this client subscribes to, along
+   * the path any unwanted packet would have taken: from the same publisher connection after
+   * the cause (or, for a cause that is not a packet, after the broker logged handling it). The
+   * broker handles one connection's packets in order and writes one connection's packets in
+   * order (MQTT-4.6.0-6), so whatever the cause produced for this client is queued in front of
+   * the marker. Asserts the next packet is the marker, known by its topic and its payload (a
+   * payload no unwanted message has: the topic may be theirs), acknowledges it at QoS 1 and 2
+   * and returns it.
+   */
+  async expectMarker(topic: string, payload: string, why = "", timeoutMs = WAIT_MS): Promise<RxPublish> {
+    const p = await this.nextPacket(timeoutMs, `the marker '${payload}' on '${topic}'`);
+    const fail = `expected nothing before the marker '${payload}' on '${topic}'${why ? " (" + why + ")" : ""}, got ${describePacket(p)}`;
+    if (p.type !== 3) throw new Error(fail);
+    const m = decodePublish(p);
+    if (m.topic !== topic || m.payload.toString() !== payload) throw new Error(fail);
+    if (m.qos === 1) this.send(pk.puback(m.id));
+    if (m.qos === 2) {
+      this.send(pk.pubrec(m.id));
+      await this.expectPacket("62 02 " + idHex(m.id));
+      this.send(pk.pubcomp(m.id));
+    }
+    return m;
+  }
+
+  /**
+   * The sentinel on one connection: sends PINGREQ and asserts the PINGRESP is the next packet.
+   * Whatever the broker sends this client because of earlier packets (of this connection, or
+   * of others that were acknowledged before) is written before that answer.
+   */
+  async expectNothingBeforePingresp(why = "", timeoutMs = WAIT_MS): Promise<void> {
+    this.send(pk.pingreq());
+    const p = await this.nextPacket(timeoutMs, "the PINGRESP");
+    if (p.hex !== "d0 00") throw new Error(`expected nothing before the PINGRESP${why ? " (" + why + ")" : ""}, got ${describePacket(p)}`);
   }
 
   /** Sends CONNECT and expects CONNACK 0 with the given Session Present. */
@@ -499,6 +554,18 @@ export class Inbox {
   /** Waits for a message on this topic. */
   waitTopic(topic: string, timeoutMs = WAIT_MS): Promise<Msg> {
     return this.waitFor((m) => m.topic === topic, timeoutMs, `a message on '${topic}'`);
+  }
+
+  /**
+   * The sentinel for MQTT.js subscribers (see RawClient.expectMarker): waits for the marker on
+   * `marker` and asserts the topics received before it are exactly `before`. MQTT.js emits a
+   * QoS 2 message only on PUBREL, after later packets: an unwanted delivery must reach this
+   * client at QoS 0 or 1 for the check to see it, so subscribe at QoS 1 or less.
+   */
+  async expectOnlyBefore(marker: string, before: string[], why = "", timeoutMs = WAIT_MS): Promise<void> {
+    await this.waitTopic(marker, timeoutMs);
+    const got = this.topics();
+    expect(got.slice(0, got.indexOf(marker) + 1), `messages before the marker on '${marker}'${why ? " (" + why + ")" : ""}`).toEqual([...before, marker]);
   }
 
   topics(): string[] {

@@ -69,7 +69,12 @@ async function streamThroughCrash(qos: 1 | 2): Promise<{ n: number; lost: number
   const sub = await client(port, "crash-sub");
   await new Promise<void>((res, rej) => sub.subscribe("stream/#", { qos }, (e) => (e ? rej(e) : res())));
   const seen = new Map<number, number>();
+  let ended = false;
   sub.on("message", (_t, payload) => {
+    if (payload.toString() === "end") {
+      ended = true;
+      return;
+    }
     const n = Number(payload.toString());
     seen.set(n, (seen.get(n) ?? 0) + 1);
   });
@@ -84,11 +89,11 @@ async function streamThroughCrash(qos: 1 | 2): Promise<{ n: number; lost: number
         if (!killed && acked >= KILL_AFTER_ACKS) {
           killed = true;
           ackedBeforeKill = acked;
-          broker.child.kill("SIGKILL");
-          // Same port, so the clients' automatic reconnects find it again.
-          setTimeout(() => {
+          // Same port, once the old process is gone, so the clients' automatic reconnects find it again.
+          broker.child.once("exit", () => {
             startBroker(port, config).then((b) => (broker = b));
-          }, 300);
+          });
+          broker.child.kill("SIGKILL");
         }
         if (acked === N) resolve();
       });
@@ -98,7 +103,14 @@ async function streamThroughCrash(qos: 1 | 2): Promise<{ n: number; lost: number
   await Promise.race([allAcked, deadline]);
   const until = Date.now() + 20000;
   while (seen.size < N && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 500)); // late duplicates, if any, would show up now
+  // A marker at the stream's QoS, published after every acknowledgement: redeliveries (late
+  // duplicates) are queued to the subscriber before it.
+  await new Promise<void>((res, rej) => pub.publish("stream/" + qos, "end", { qos }, (e) => (e ? rej(e) : res())));
+  const endBy = Date.now() + 10000;
+  while (!ended) {
+    if (Date.now() > endBy) throw new Error(`the end marker did not arrive within 10 s (${seen.size} of ${N} received)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   let duplicated = 0;
   for (const count of seen.values()) if (count > 1) duplicated += count - 1;
   expect(killed).toBe(true);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { connect } from "mqtt";
 import { afterAll, describe, expect, test } from "vitest";
 import { BrokerHandle, makeTempDir, mosquittoTarget, nodeTarget, REPO_ROOT } from "../e2e/targets";
-import { mqttConnect, MqttConn, sleep } from "../e2e/helpers";
+import { mqttConnect, MqttConn, Proc, subMessageLines, waitUntil } from "../e2e/helpers";
 
 // Issue 6: password_file and acl_file, with real clients. The same files run against
 // mosquitto and Midge and every client's inbox is compared.
@@ -84,10 +84,22 @@ async function run(broker: BrokerHandle): Promise<Record<string, string[]>> {
       await new Promise<void>((res) => conns[i].client.publish(t, `from ${CLIENTS[i].id}`, { qos: 1 }, () => res()));
     }
   }
-  await sleep(500);
+  // Instead of waiting for stragglers: every publish above was acknowledged, so its deliveries
+  // are queued before anything published now. Each client then publishes a marker on
+  // clients/<its id>/x (the pattern line lets it, its clients/+/x subscription reads it) and
+  // waits for it; what it received before the marker is its result.
+  const inboxOf = (i: number): string[] => (conns[i] as unknown as { inbox: string[] }).inbox;
+  for (let i = 0; i < CLIENTS.length; i++) {
+    await new Promise<void>((res) => conns[i].client.publish(`clients/${CLIENTS[i].id}/x`, "marker", { qos: 1 }, () => res()));
+  }
+  for (let i = 0; i < CLIENTS.length; i++) {
+    const marker = `clients/${CLIENTS[i].id}/x=marker`;
+    await waitUntil(() => inboxOf(i).includes(marker), 5000, `${CLIENTS[i].id}'s marker`);
+  }
   const out: Record<string, string[]> = {};
   for (let i = 0; i < CLIENTS.length; i++) {
-    out[CLIENTS[i].id] = ((conns[i] as unknown as { inbox: string[] }).inbox).slice().sort();
+    const inbox = inboxOf(i);
+    out[CLIENTS[i].id] = inbox.slice(0, inbox.indexOf(`clients/${CLIENTS[i].id}/x=marker`)).filter((l) => !l.endsWith("=marker")).sort();
     conns[i].client.end(true);
   }
   return out;
@@ -131,8 +143,9 @@ describe("password_file and acl_file", () => {
     expect(await code("mallory", "x")).toBe(4);
     expect(await code("alice", undefined)).toBe(4);
     expect(await code(undefined, undefined)).toBe(5);
-    expect(b.logs()).toMatch(/refused: bad user name or password \(CONNACK 4\)/);
-    expect(b.logs()).toMatch(/refused: not authorised \(CONNACK 5\)/);
+    // The log comes through the broker's stderr pipe, which may lag the CONNACK on the socket.
+    await waitUntil(() => /refused: bad user name or password \(CONNACK 4\)/.test(b.logs()), 3000, "the CONNACK 4 log line");
+    await waitUntil(() => /refused: not authorised \(CONNACK 5\)/.test(b.logs()), 3000, "the CONNACK 5 log line");
   }, 20000);
 
   test("[SRV-SUB-2] a SUBSCRIBE no ACL line can deliver on gets 0x80; the others in the packet are granted", async () => {
@@ -150,10 +163,11 @@ describe("password_file and acl_file", () => {
   test("mosquitto_sub and mosquitto_pub with user names and passwords", async () => {
     const b = await nodeTarget.start({ configLines });
     brokers.push(b);
-    const sub = execFileAsync("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(b.port), "-u", "alice", "-P", "alice-pw", "-t", "shared/#", "-C", "1", "-W", "5", "-v"]);
-    await sleep(300);
+    // -d prints "received SUBACK": publish once the subscription is in place (stdbuf: line-buffered).
+    const sub = new Proc("stdbuf", ["-oL", "mosquitto_sub", "-d", "-h", "127.0.0.1", "-p", String(b.port), "-u", "alice", "-P", "alice-pw", "-t", "shared/#", "-C", "1", "-W", "5", "-v"], 8000);
+    await sub.waitStdout(/received SUBACK/);
     execFileSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(b.port), "-u", "bob", "-P", "bob-pw", "-t", "shared/note", "-m", "hello", "-q", "1"]);
-    expect((await sub).trim()).toBe("shared/note hello");
+    expect(subMessageLines((await sub.done).stdout)).toEqual(["shared/note hello"]);
     let refused = "";
     try {
       execFileSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(b.port), "-u", "bob", "-P", "nope", "-t", "x", "-m", "x"], { stdio: "pipe" });
@@ -164,7 +178,3 @@ describe("password_file and acl_file", () => {
   }, 20000);
 });
 
-function execFileAsync(cmd: string, args: string[]): Promise<string> {
-  const { execFile } = require("node:child_process") as typeof import("node:child_process");
-  return new Promise((resolve) => execFile(cmd, args, { timeout: 8000 }, (_e, stdout) => resolve(String(stdout))));
-}

@@ -46,7 +46,7 @@ describe("TcpTransport", () => {
     const c = await open(await start());
     const bytes = pk.connect({ clientId: "a2" });
     c.send(bytes.subarray(0, 5));
-    await sleep(20);
+    await sleep(20); // the split is the input under test: the second half in a later read
     c.send(bytes.subarray(5));
     await c.expectPacket(connackHex(false, 0));
   });
