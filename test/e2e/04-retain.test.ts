@@ -1,5 +1,5 @@
 /**
- * Retained messages (spec §2.5 RETAIN, SRV-PUB-2..5, MQTT-4.7.2-1 for $ topics). The tests share
+ * Retained messages (spec §2.5 RETAIN, SRV-PUB-2, SRV-PUB-3, SRV-PUB-4, SRV-PUB-5, MQTT-4.7.2-1 for $ topics). The tests share
  * one broker (each uses its own topics) except the one that subscribes to "#".
  */
 import { describe, expect, test, vi } from "vitest";

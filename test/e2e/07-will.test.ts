@@ -1,5 +1,5 @@
 /**
- * Will messages (spec §2.2 Will bits, MQTT-3.1.2-8..17, MQTT-3.14.4-3, SRV-CON-3, SRV-IMPL-22).
+ * Will messages (spec §2.2 Will bits, MQTT-3.1.2-8 to MQTT-3.1.2-17 (each named by its test), MQTT-3.14.4-3, SRV-CON-3, SRV-IMPL-22).
  * An MQTT.js observer subscribes to the will topics; the client that dies is a raw client. The
  * tests share one broker, each with its own topic prefix (will1/, will2/, ...).
  */

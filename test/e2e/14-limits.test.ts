@@ -1,5 +1,5 @@
 /**
- * Table-full answers and configured limits (SRV-CON-7, SRV-IMPL-1/2/5/9/10/19/21, SRV-SUB-2),
+ * Table-full answers and configured limits (SRV-CON-7, SRV-IMPL-1, SRV-IMPL-2, SRV-IMPL-5, SRV-IMPL-9, SRV-IMPL-10, SRV-IMPL-19, SRV-IMPL-21, SRV-SUB-2),
  * set through mosquitto.conf options or a board profile (JSON in a temp dir; keys are the
  * fields of Limits in src/limits.ts). Each test checks that the log says why.
  */

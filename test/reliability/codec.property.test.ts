@@ -36,7 +36,7 @@ const hexOf = (a: Uint8Array): string => Buffer.from(a).toString("hex");
 const u16nz = fc.integer({ min: 1, max: 65535 });
 const binary = (maxLength: number) => fc.uint8Array({ maxLength }).map(hexOf);
 
-/** Any well-formed string without U+0000 (MQTT-1.5.3-1/-2), including astral and U+FEFF. */
+/** Any well-formed string without U+0000 (MQTT-1.5.3-1, MQTT-1.5.3-2), including astral and U+FEFF. */
 const mqttString = (maxLength: number) =>
   fc
     .oneof(

@@ -1,4 +1,4 @@
-// UTF-8 validation (MQTT-1.5.3-1/2/3) and the Bytes UTF-8 helpers of the JS target.
+// UTF-8 validation (MQTT-1.5.3-1, MQTT-1.5.3-2, MQTT-1.5.3-3) and the Bytes UTF-8 helpers of the JS target.
 import { describe, it, expect } from "vitest";
 import { validateUtf8 } from "../../src/codec/utf8";
 import { STATUS_NAMES } from "../../src/codec/status";
