@@ -82,6 +82,9 @@ export function framePending(r: FrameReader): boolean {
  * used up; or an error status, after which the stream cannot be trusted and must be closed.
  */
 export function frameNext(r: FrameReader): Status {
+  // The previous packet's body is the caller's until this call: let it go, so that an idle
+  // connection does not keep its last packet (and the chunk it came in) alive.
+  r.body = EMPTY_BYTES;
   while (r.pos < r.chunkLength) {
     if (r.state === ReadState.HEADER) {
       const h = byteAt(r.chunk, r.pos);
@@ -138,5 +141,9 @@ export function frameNext(r: FrameReader): Status {
       }
     }
   }
+  // Every byte of the chunk is consumed (a partial body is held in r.parts): drop it.
+  r.chunk = EMPTY_BYTES;
+  r.chunkLength = 0;
+  r.pos = 0;
   return Status.NEED_MORE;
 }

@@ -82,12 +82,12 @@ function createListenerServer(config: ListenerConfig, transport: StreamTransport
   const tls = config.certfile === "" ? null : tlsOptions(config, limits);
   if (config.protocol === "websockets") return webSocketServer(config, tls, transport, limits, log);
   if (tls === null) {
-    return createNetServer((socket) => {
+    // noDelay: Node sets TCP_NODELAY on the accepted handle itself, before the socket exists.
+    return createNetServer({ noDelay: true }, (socket) => {
       if (socket.remoteAddress === undefined) {
         socket.destroy();
         return;
       }
-      socket.setNoDelay(true);
       transport.adopt(socket, peerName(socket), "");
     });
   }

@@ -31,9 +31,68 @@ export class StreamTransport implements Transport {
   private readonly dirty: number[] = [];
   private flushScheduled = false;
   private idleWaiter: (() => void) | null = null;
+  /** Indexed by connection slot: the peer's "address:port" (for the log). */
+  private readonly peers: string[] = [];
+  /** The slot each adopted stream was given (it keeps it until its 'close'). */
+  private readonly slots = new Map<Duplex, number>();
+  /** The stream listeners, shared by every connection (`this` is the emitting stream). */
+  private readonly onData: (chunk: Buffer) => void;
+  private readonly onError: (err: NodeJS.ErrnoException) => void;
+  private readonly onClose: () => void;
 
   constructor(log: Log) {
     this.log = log;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.onData = function (this: Duplex, chunk: Buffer): void {
+      self.data(this, chunk);
+    };
+    this.onError = function (this: Duplex, err: NodeJS.ErrnoException): void {
+      const conn = self.slotOf(this);
+      if (conn < 0) return;
+      self.log.log(LogLevel.DEBUG, `Socket error on connection ${conn} (${self.peers[conn]}): ${err.code ?? err.message}`);
+      self.gone(conn, this);
+    };
+    this.onClose = function (this: Duplex): void {
+      const conn = self.slotOf(this);
+      self.slots.delete(this);
+      if (conn >= 0) self.gone(conn, this);
+      const timer = self.closing.get(this);
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        self.closing.delete(this);
+      }
+      if (self.idleWaiter !== null && self.openCount() === 0) self.idleWaiter();
+    };
+  }
+
+  /** The slot `stream` still holds, or -1 (closed by the broker, or already reported). */
+  private slotOf(stream: Duplex): number {
+    const conn = this.slots.get(stream);
+    return conn !== undefined && this.streams[conn] === stream ? conn : -1;
+  }
+
+  private data(stream: Duplex, chunk: Buffer): void {
+    const conn = this.slotOf(stream);
+    if (conn < 0) return;
+    const broker = this.broker as Broker;
+    try {
+      brokerData(broker, conn, chunk as unknown as Bytes);
+    } catch (err) {
+      // A broker bug must cost one connection, not the process (SRV-OPS-12).
+      this.log.log(LogLevel.ERROR, `Internal error while handling data from connection ${conn}, closing it: ${(err as Error).stack ?? String(err)}`);
+      stream.destroy();
+      this.gone(conn, stream);
+    }
+  }
+
+  /** The stream of `conn` is gone: tell the broker, once, if the slot is still its. */
+  private gone(conn: number, stream: Duplex): void {
+    if (this.streams[conn] !== stream) return;
+    this.streams[conn] = null;
+    this.peers[conn] = "";
+    this.drop(conn);
+    brokerClosed(this.broker as Broker, conn);
   }
 
   /** Connects the broker; the broker needs this transport to be created, so this comes second. */
@@ -60,44 +119,20 @@ export class StreamTransport implements Transport {
     }
     while (this.streams.length <= conn) {
       this.streams.push(null);
+      this.peers.push("");
       this.outParts.push([]);
       this.outBytes.push(0);
     }
     this.streams[conn] = stream;
+    this.peers[conn] = peer;
     this.drop(conn);
-
-    // Events only reach the broker while the slot still holds this stream: after close(conn),
-    // or once reported, the slot may already belong to a newer connection.
-    const gone = (): void => {
-      if (this.streams[conn] !== stream) return;
-      this.streams[conn] = null;
-      this.drop(conn);
-      brokerClosed(broker, conn);
-    };
-    stream.on("data", (chunk: Buffer) => {
-      if (this.streams[conn] !== stream) return;
-      try {
-        brokerData(broker, conn, chunk as unknown as Bytes);
-      } catch (err) {
-        // A broker bug must cost one connection, not the process (SRV-OPS-12).
-        this.log.log(LogLevel.ERROR, `Internal error while handling data from connection ${conn}, closing it: ${(err as Error).stack ?? String(err)}`);
-        stream.destroy();
-        gone();
-      }
-    });
-    stream.on("error", (err: NodeJS.ErrnoException) => {
-      this.log.log(LogLevel.DEBUG, `Socket error on connection ${conn} (${peer}): ${err.code ?? err.message}`);
-      gone();
-    });
-    stream.on("close", () => {
-      gone();
-      const timer = this.closing.get(stream);
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        this.closing.delete(stream);
-      }
-      if (this.idleWaiter !== null && this.openCount() === 0) this.idleWaiter();
-    });
+    this.slots.set(stream, conn);
+    // Shared listeners: an idle connection costs no closures of its own. They find the slot
+    // through `slots`; events only reach the broker while the slot still holds this stream
+    // (after close(conn), or once reported, the slot may already belong to a newer connection).
+    stream.on("data", this.onData);
+    stream.on("error", this.onError);
+    stream.on("close", this.onClose);
     return conn;
   }
 
@@ -127,6 +162,7 @@ export class StreamTransport implements Transport {
     if (stream === null || stream === undefined) return;
     this.send(conn, stream);
     this.streams[conn] = null;
+    this.peers[conn] = "";
     // end() sends what is queued, then FIN (TLS: close_notify; WebSocket: a close frame); the
     // peer's close completes it.
     stream.end();
