@@ -151,36 +151,41 @@ export function statusReason(st: number): string {
       return "reserved CONNACK flags set";
     case Status.UNSUPPORTED_PROTOCOL_LEVEL:
       return "unsupported protocol level";
-    case Status.V5_BAD_VARIABLE_INTEGER:
-      return "a variable byte integer longer than 4 bytes or not in its shortest form";
-    case Status.V5_BAD_PROPERTY_LENGTH:
-      return "property length missing or past the end of the packet";
-    case Status.V5_UNKNOWN_PROPERTY:
-      return "unknown property identifier";
-    case Status.V5_PROPERTY_NOT_ALLOWED:
-      return "property not allowed in this packet";
-    case Status.V5_PROPERTY_TRUNCATED:
-      return "property value runs past the property length";
-    case Status.V5_DUPLICATE_PROPERTY:
-      return "property given twice";
-    case Status.V5_BAD_PROPERTY_VALUE:
-      return "property value out of range";
-    case Status.V5_TOPIC_ALIAS_ZERO:
-      return "topic alias 0";
-    case Status.V5_SUBSCRIPTION_ID_IN_PUBLISH:
-      return "subscription identifier in a PUBLISH from a client";
-    case Status.V5_AUTH_DATA_WITHOUT_METHOD:
-      return "authentication data without authentication method";
-    case Status.V5_SUBSCRIBE_RESERVED_BITS:
-      return "reserved bits set in subscription options";
-    case Status.V5_BAD_SUBSCRIPTION_QOS:
-      return "maximum QoS 3 in subscription options";
-    case Status.V5_BAD_RETAIN_HANDLING:
-      return "retain handling 3 in subscription options";
-    case Status.V5_NO_LOCAL_ON_SHARED:
-      return "no local on a shared subscription";
-    case Status.V5_EMPTY_TOPIC_NO_ALIAS:
-      return "empty topic name without a topic alias";
+  }
+  // MQTT 5.0 texts only where it is built in, so they stay out of bundles without it.
+  if (MIDGE_FEATURES.mqtt5) {
+    switch (st) {
+      case Status.V5_BAD_VARIABLE_INTEGER:
+        return "a variable byte integer longer than 4 bytes or not in its shortest form";
+      case Status.V5_BAD_PROPERTY_LENGTH:
+        return "property length missing or past the end of the packet";
+      case Status.V5_UNKNOWN_PROPERTY:
+        return "unknown property identifier";
+      case Status.V5_PROPERTY_NOT_ALLOWED:
+        return "property not allowed in this packet";
+      case Status.V5_PROPERTY_TRUNCATED:
+        return "property value runs past the property length";
+      case Status.V5_DUPLICATE_PROPERTY:
+        return "property given twice";
+      case Status.V5_BAD_PROPERTY_VALUE:
+        return "property value out of range";
+      case Status.V5_TOPIC_ALIAS_ZERO:
+        return "topic alias 0";
+      case Status.V5_SUBSCRIPTION_ID_IN_PUBLISH:
+        return "subscription identifier in a PUBLISH from a client";
+      case Status.V5_AUTH_DATA_WITHOUT_METHOD:
+        return "authentication data without authentication method";
+      case Status.V5_SUBSCRIBE_RESERVED_BITS:
+        return "reserved bits set in subscription options";
+      case Status.V5_BAD_SUBSCRIPTION_QOS:
+        return "maximum QoS 3 in subscription options";
+      case Status.V5_BAD_RETAIN_HANDLING:
+        return "retain handling 3 in subscription options";
+      case Status.V5_NO_LOCAL_ON_SHARED:
+        return "no local on a shared subscription";
+      case Status.V5_EMPTY_TOPIC_NO_ALIAS:
+        return "empty topic name without a topic alias";
+    }
   }
   return "status " + st;
 }
