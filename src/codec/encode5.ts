@@ -235,7 +235,7 @@ export function encodeConnackV5(sessionPresent: boolean, reasonCode: number, pr:
   writerReset(out);
   writerByte(out, 0x20);
   writeVariable(2 + variableLength(length) + length);
-  writerByte(out, sessionPresent ? 1 : 0);
+  writerByte(out, sessionPresent && reasonCode < 0x80 ? 1 : 0); // MQTT-3.2.2-6: never with a refusal
   writerByte(out, reasonCode);
   writeProperties(pr, PropertyPlace.CONNACK, length);
   return take();

@@ -183,6 +183,10 @@ describe("MQTT 5.0 encoders for the packets the server sends", () => {
     expect(toHex(encodeConnackV5(false, 0x84, newProperties(), 0))).toBe("2003008400");
   });
 
+  it("[MQTT-3.2.2-6] a refusing CONNACK never says session present", () => {
+    expect(toHex(encodeConnackV5(true, 0x87, newProperties(), 0))).toBe("2003008700");
+  });
+
   it("[MQTT-3.1.2-25] CONNACK leaves out reason string and user properties when the client's maximum packet size is too small", () => {
     expect(toHex(encodeConnackV5(true, 0, connackProps, 20))).toBe("200d" + "01" + "00" + "0a" + "12000178" + "210014" + "22000a");
   });
