@@ -27,6 +27,11 @@ export interface Features {
   bridge: boolean;
   /** Log lines as text; off: as numbered codes that `midge log-text` on a host turns back into text. */
   logText: boolean;
+  /**
+   * MQTT 5.0 clients (src/codec/decode5.ts, encode5.ts); off: a CONNECT with protocol level 5
+   * gets CONNACK 0x01 as from a 3.1.1 broker (MQTT-3.1.2-2 of 3.1.1).
+   */
+  mqtt5: boolean;
 }
 
 declare global {
@@ -35,7 +40,7 @@ declare global {
 }
 
 /** Every feature name, in the order the build table prints them. */
-export const FEATURE_NAMES: string[] = ["mqtt31", "qos2", "will", "retained", "persistentSessions", "persistence", "sys", "bridge", "logText"];
+export const FEATURE_NAMES: string[] = ["mqtt31", "qos2", "will", "retained", "persistentSessions", "persistence", "sys", "bridge", "logText", "mqtt5"];
 
 /** The host profile: everything on. */
 export function allFeatures(): Features {
@@ -49,5 +54,6 @@ export function allFeatures(): Features {
     sys: true,
     bridge: true,
     logText: true,
+    mqtt5: true,
   };
 }

@@ -1,5 +1,6 @@
 import { Bytes, bytesLength, byteAt, bytesView, utf8Decode } from "../bytes/bytes";
-import { PacketType, PROTOCOL_LEVEL_311, PROTOCOL_LEVEL_31 } from "./constants";
+import { PacketType, PROTOCOL_LEVEL_311, PROTOCOL_LEVEL_31, PROTOCOL_LEVEL_5 } from "./constants";
+import { decodeConnectV5, decodePacketV5 } from "./decode5";
 import { Packet } from "./packet";
 import { Status } from "./status";
 import { validateUtf8 } from "./utf8";
@@ -52,7 +53,7 @@ function checkTopicName(start: number, stop: number): Status {
   return Status.OK;
 }
 
-function decodeConnect(p: Packet): Status {
+function decodeConnect(p: Packet, version: number | undefined): Status {
   // Order of checks per SRV-CON-8: name, level, then flags and payload.
   let st = readField();
   if (st !== Status.OK) return st;
@@ -86,6 +87,11 @@ function decodeConnect(p: Packet): Status {
   if (bodyEnd - pos < 1) return Status.TRUNCATED;
   p.protocolLevel = byteAt(body, pos);
   pos++;
+  // MQTT 5.0 only when built in and the caller serves it; otherwise level 5 gets the 3.1.1
+  // answer below (CONNACK 0x01).
+  if (MIDGE_FEATURES.mqtt5 && version === PROTOCOL_LEVEL_5 && expectedLevel === PROTOCOL_LEVEL_311 && p.protocolLevel === PROTOCOL_LEVEL_5) {
+    return decodeConnectV5(body, p);
+  }
   // MQTT-3.1.2-2; the level with bit 7 set (0x83, 0x84) marks a bridge (SRV-V31-11): decoded
   // as is, the broker decides.
   if (p.protocolLevel !== expectedLevel && p.protocolLevel !== expectedLevel + 128) return Status.UNSUPPORTED_PROTOCOL_LEVEL;
@@ -221,8 +227,15 @@ function decodeSuback(p: Packet): Status {
  * Decodes the body of one packet (as framed by the frame reader) into p. Checks everything
  * the packet layout fixes; what depends on connection state (CONNECT first, direction of
  * packets) is the broker's job. Returns Status.OK or the reason the packet is malformed.
+ *
+ * version: the protocol level the connection speaks. Left out (or 3, 4): MQTT 3.1 / 3.1.1.
+ * PROTOCOL_LEVEL_5 on a build with MIDGE_FEATURES.mqtt5: the packet is read by the 5.0 rules
+ * (decode5.ts), and for CONNECT, which comes before any version is known, it means "this
+ * server takes 5.0": a CONNECT with level 5 is decoded (p.protocolLevel 5) instead of
+ * reporting UNSUPPORTED_PROTOCOL_LEVEL; 3.1 and 3.1.1 CONNECTs decode as always.
  */
-export function decodePacket(type: number, flags: number, packetBody: Bytes, p: Packet): Status {
+export function decodePacket(type: number, flags: number, packetBody: Bytes, p: Packet, version?: number): Status {
+  if (MIDGE_FEATURES.mqtt5 && version === PROTOCOL_LEVEL_5 && type !== PacketType.CONNECT) return decodePacketV5(type, flags, packetBody, p);
   p.type = type;
   p.flags = flags;
   const required = REQUIRED_FLAGS[type];
@@ -233,7 +246,7 @@ export function decodePacket(type: number, flags: number, packetBody: Bytes, p: 
   bodyEnd = bytesLength(packetBody);
   switch (type) {
     case PacketType.CONNECT:
-      return decodeConnect(p);
+      return decodeConnect(p, version);
     case PacketType.CONNACK:
       return decodeConnack(p);
     case PacketType.PUBLISH:

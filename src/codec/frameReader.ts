@@ -1,4 +1,5 @@
 import { Bytes, EMPTY_BYTES, bytesLength, byteAt, bytesView, bytesJoin } from "../bytes/bytes";
+import { PROTOCOL_LEVEL_5 } from "./constants";
 import { Status } from "./status";
 
 const enum ReadState {
@@ -16,6 +17,8 @@ const enum ReadState {
  */
 export interface FrameReader {
   maxPacketSize: number;
+  /** Protocol level of the connection; PROTOCOL_LEVEL_5 admits type 15 (AUTH). Set after CONNECT. */
+  version: number;
   chunk: Bytes;
   chunkLength: number;
   pos: number;
@@ -36,6 +39,7 @@ export interface FrameReader {
 export function newFrameReader(maxPacketSize: number): FrameReader {
   return {
     maxPacketSize: maxPacketSize,
+    version: 0,
     chunk: EMPTY_BYTES,
     chunkLength: 0,
     pos: 0,
@@ -55,6 +59,7 @@ export function newFrameReader(maxPacketSize: number): FrameReader {
 
 /** Starts over, dropping any partial packet (used when a connection slot is reused). */
 export function frameReset(r: FrameReader): void {
+  r.version = 0;
   r.chunk = EMPTY_BYTES;
   r.chunkLength = 0;
   r.pos = 0;
@@ -92,7 +97,7 @@ export function frameNext(r: FrameReader): Status {
       r.header = h;
       r.type = Math.floor(h / 16);
       r.flags = h % 16;
-      if (r.type === 0 || r.type === 15) return Status.BAD_PACKET_TYPE; // SRV-FH-2
+      if (r.type === 0 || (r.type === 15 && !(MIDGE_FEATURES.mqtt5 && r.version === PROTOCOL_LEVEL_5))) return Status.BAD_PACKET_TYPE; // SRV-FH-2, SRV5-FH-2
       r.remaining = 0;
       r.multiplier = 1;
       r.lengthBytes = 0;

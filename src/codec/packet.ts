@@ -1,4 +1,5 @@
 import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
+import { Properties, newProperties } from "./properties";
 
 /**
  * One decoded control packet. Decoders fill a caller-owned record in place, so a broker
@@ -46,6 +47,18 @@ export interface Packet {
   filters: string[];
   /** Requested QoS (SUBSCRIBE) or return codes (SUBACK). */
   qosList: number[];
+
+  // MQTT 5.0 only (src/codec/decode5.ts): untouched by the 3.1.1 decoder.
+  /** PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH (CONNACK's is returnCode). */
+  reasonCode: number;
+  /** SUBSCRIBE subscription options, parallel to filters / qosList (§3.8.3.1). */
+  noLocal: boolean[];
+  retainAsPublished: boolean[];
+  retainHandling: number[];
+  /** The packet's properties (for CONNECT: the CONNECT properties). */
+  props: Properties;
+  /** CONNECT's Will Properties. */
+  willProps: Properties;
 }
 
 export function newPacket(): Packet {
@@ -78,5 +91,13 @@ export function newPacket(): Packet {
     count: 0,
     filters: [],
     qosList: [],
+    reasonCode: 0,
+    noLocal: [],
+    retainAsPublished: [],
+    retainHandling: [],
+    // Two records of ~40 fields: only where MQTT 5 is built in (an empty stand-in otherwise,
+    // never read, as only the MQTT 5 decoders and encoders touch them).
+    props: MIDGE_FEATURES.mqtt5 ? newProperties() : ({} as Properties),
+    willProps: MIDGE_FEATURES.mqtt5 ? newProperties() : ({} as Properties),
   };
 }

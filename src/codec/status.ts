@@ -30,6 +30,22 @@ export const enum Status {
   BAD_CONNACK_FLAGS = 24,
   /** Not a close-without-answer case: the broker answers CONNACK 1 (MQTT-3.1.2-2). */
   UNSUPPORTED_PROTOCOL_LEVEL = 25,
+  // MQTT 5.0 only (src/codec/decode5.ts); reasonCodeV5 gives the DISCONNECT / CONNACK code.
+  V5_BAD_VARIABLE_INTEGER = 26,
+  V5_BAD_PROPERTY_LENGTH = 27,
+  V5_UNKNOWN_PROPERTY = 28,
+  V5_PROPERTY_NOT_ALLOWED = 29,
+  V5_PROPERTY_TRUNCATED = 30,
+  V5_DUPLICATE_PROPERTY = 31,
+  V5_BAD_PROPERTY_VALUE = 32,
+  V5_TOPIC_ALIAS_ZERO = 33,
+  V5_SUBSCRIPTION_ID_IN_PUBLISH = 34,
+  V5_AUTH_DATA_WITHOUT_METHOD = 35,
+  V5_SUBSCRIBE_RESERVED_BITS = 36,
+  V5_BAD_SUBSCRIPTION_QOS = 37,
+  V5_BAD_RETAIN_HANDLING = 38,
+  V5_NO_LOCAL_ON_SHARED = 39,
+  V5_EMPTY_TOPIC_NO_ALIAS = 40,
 }
 
 /** Status names, indexed by Status; fixtures and logs use these. */
@@ -60,6 +76,21 @@ export const STATUS_NAMES = [
   "QOS0_WITH_DUP",
   "BAD_CONNACK_FLAGS",
   "UNSUPPORTED_PROTOCOL_LEVEL",
+  "V5_BAD_VARIABLE_INTEGER",
+  "V5_BAD_PROPERTY_LENGTH",
+  "V5_UNKNOWN_PROPERTY",
+  "V5_PROPERTY_NOT_ALLOWED",
+  "V5_PROPERTY_TRUNCATED",
+  "V5_DUPLICATE_PROPERTY",
+  "V5_BAD_PROPERTY_VALUE",
+  "V5_TOPIC_ALIAS_ZERO",
+  "V5_SUBSCRIPTION_ID_IN_PUBLISH",
+  "V5_AUTH_DATA_WITHOUT_METHOD",
+  "V5_SUBSCRIBE_RESERVED_BITS",
+  "V5_BAD_SUBSCRIPTION_QOS",
+  "V5_BAD_RETAIN_HANDLING",
+  "V5_NO_LOCAL_ON_SHARED",
+  "V5_EMPTY_TOPIC_NO_ALIAS",
 ];
 
 /**
@@ -121,5 +152,69 @@ export function statusReason(st: number): string {
     case Status.UNSUPPORTED_PROTOCOL_LEVEL:
       return "unsupported protocol level";
   }
+  // MQTT 5.0 texts only where it is built in, so they stay out of bundles without it.
+  if (MIDGE_FEATURES.mqtt5) {
+    switch (st) {
+      case Status.V5_BAD_VARIABLE_INTEGER:
+        return "a variable byte integer longer than 4 bytes or not in its shortest form";
+      case Status.V5_BAD_PROPERTY_LENGTH:
+        return "property length missing or past the end of the packet";
+      case Status.V5_UNKNOWN_PROPERTY:
+        return "unknown property identifier";
+      case Status.V5_PROPERTY_NOT_ALLOWED:
+        return "property not allowed in this packet";
+      case Status.V5_PROPERTY_TRUNCATED:
+        return "property value runs past the property length";
+      case Status.V5_DUPLICATE_PROPERTY:
+        return "property given twice";
+      case Status.V5_BAD_PROPERTY_VALUE:
+        return "property value out of range";
+      case Status.V5_TOPIC_ALIAS_ZERO:
+        return "topic alias 0";
+      case Status.V5_SUBSCRIPTION_ID_IN_PUBLISH:
+        return "subscription identifier in a PUBLISH from a client";
+      case Status.V5_AUTH_DATA_WITHOUT_METHOD:
+        return "authentication data without authentication method";
+      case Status.V5_SUBSCRIBE_RESERVED_BITS:
+        return "reserved bits set in subscription options";
+      case Status.V5_BAD_SUBSCRIPTION_QOS:
+        return "maximum QoS 3 in subscription options";
+      case Status.V5_BAD_RETAIN_HANDLING:
+        return "retain handling 3 in subscription options";
+      case Status.V5_NO_LOCAL_ON_SHARED:
+        return "no local on a shared subscription";
+      case Status.V5_EMPTY_TOPIC_NO_ALIAS:
+        return "empty topic name without a topic alias";
+    }
+  }
   return "status " + st;
+}
+
+/**
+ * The MQTT 5.0 reason code for closing on a decode failure (§4.13, SRV5-FH tables): sent as
+ * DISCONNECT after CONNACK, or CONNACK before it. Malformed Packet (0x81) unless the standard
+ * calls the case a Protocol Error (0x82) or names its own code.
+ */
+export function reasonCodeV5(st: number): number {
+  switch (st) {
+    case Status.PACKET_TOO_LARGE:
+      return 0x95; // MQTT-3.2.2-15
+    case Status.UNSUPPORTED_PROTOCOL_LEVEL:
+      return 0x84;
+    case Status.V5_TOPIC_ALIAS_ZERO:
+      return 0x94; // MQTT-3.3.2-8
+    case Status.ZERO_PACKET_ID: // SRV5-ENC-11
+    case Status.NO_FILTERS: // MQTT-3.8.3-2, MQTT-3.10.3-2
+    case Status.WILDCARD_IN_TOPIC: // MQTT-3.3.2-2
+    case Status.V5_DUPLICATE_PROPERTY:
+    case Status.V5_BAD_PROPERTY_VALUE:
+    case Status.V5_SUBSCRIPTION_ID_IN_PUBLISH:
+    case Status.V5_AUTH_DATA_WITHOUT_METHOD:
+    case Status.V5_BAD_SUBSCRIPTION_QOS:
+    case Status.V5_BAD_RETAIN_HANDLING:
+    case Status.V5_NO_LOCAL_ON_SHARED:
+    case Status.V5_EMPTY_TOPIC_NO_ALIAS:
+      return 0x82;
+  }
+  return 0x81;
 }

@@ -63,6 +63,73 @@ export function canonicalRecord(r: Rec): string {
   return s;
 }
 
+/** Property names of a v5 record's props, in the order recordOf5 writes them, with their kind. */
+const PROPS: [string, "num" | "str" | "hex" | "ids" | "pairs"][] = [
+  ["payloadFormatIndicator", "num"],
+  ["messageExpiryInterval", "num"],
+  ["contentType", "str"],
+  ["responseTopic", "str"],
+  ["correlationDataHex", "hex"],
+  ["subscriptionIds", "ids"],
+  ["sessionExpiryInterval", "num"],
+  ["assignedClientId", "str"],
+  ["serverKeepAlive", "num"],
+  ["authenticationMethod", "str"],
+  ["authenticationDataHex", "hex"],
+  ["requestProblemInformation", "num"],
+  ["willDelayInterval", "num"],
+  ["requestResponseInformation", "num"],
+  ["responseInformation", "str"],
+  ["serverReference", "str"],
+  ["reasonString", "str"],
+  ["receiveMaximum", "num"],
+  ["topicAliasMaximum", "num"],
+  ["topicAlias", "num"],
+  ["maximumQos", "num"],
+  ["retainAvailable", "num"],
+  ["userProperties", "pairs"],
+  ["maximumPacketSize", "num"],
+  ["wildcardSubscriptionAvailable", "num"],
+  ["subscriptionIdAvailable", "num"],
+  ["sharedSubscriptionAvailable", "num"],
+];
+
+function propsText(props: unknown): string {
+  if (typeof props !== "object" || props === null) throw new Error("v5 record without props");
+  const pr = props as Record<string, unknown>;
+  for (const key of Object.keys(pr)) if (!PROPS.some((e) => e[0] === key)) throw new Error("unknown property in fixture: " + key);
+  const parts: string[] = [];
+  for (const [name, kind] of PROPS) {
+    const v = pr[name];
+    if (v === undefined) continue;
+    if (kind === "num") parts.push(name + "=" + (v as number));
+    else if (kind === "str") parts.push(name + "=" + strHex(v));
+    else if (kind === "hex") parts.push(name + "=" + hexField(v));
+    else if (kind === "ids") parts.push(name + "=" + (v as number[]).join("."));
+    else parts.push(name + "=" + (v as [string, string][]).map((kv) => strHex(kv[0]) + ":" + strHex(kv[1])).join("."));
+  }
+  return parts.join(",");
+}
+
+/** The canonical record string of fixturesCore.ts recordOf5, from a v5 fixture's fields. */
+export function canonicalRecord5(r: Rec): string {
+  const t = r.type;
+  let s: string;
+  if (t === 8) {
+    const filters = r.filters as [string, number, boolean, boolean, number][];
+    s = "type=8;packetId=" + r.packetId + ";filters=" + filters.map((f) => strHex(f[0]) + ":" + f[1] + ":" + f[2] + ":" + f[3] + ":" + f[4]).join(",");
+  } else {
+    s = canonicalRecord(r);
+  }
+  if ([4, 5, 6, 7, 14, 15].indexOf(t) >= 0) {
+    if (typeof r.reasonCode !== "number") throw new Error("v5 record of type " + t + " without reasonCode");
+    s += ";reasonCode=" + r.reasonCode;
+  }
+  if (t !== 12 && t !== 13) s += ";props=" + propsText(r.props);
+  if (t === 1 && r.willFlag === true) s += ";willProps=" + propsText(r.willProps);
+  return s;
+}
+
 function clean(name: string): string {
   return name.replace(/[\t\n\r]/g, " ");
 }
@@ -88,6 +155,13 @@ export function fixtureData(): FixtureData {
   for (const s of packets.stream) {
     const pending = s.pending === undefined ? "-" : String(s.pending);
     lines.push(["S", clean(s.name), top, groupsHex(s.bytes), s.end, pending, s.packets.map(canonicalRecord).join("|")].join("\t"));
+  }
+  const v5 = packets.v5;
+  for (const f of v5.valid) {
+    lines.push([f.decodeOnly === true ? "D5" : "V5", clean(f.name), top, groupsHex(f.bytes), canonicalRecord5(f.packet)].join("\t"));
+  }
+  for (const f of v5.malformed) {
+    lines.push(["M5", clean(f.name), f.maxPacketSize ?? top, groupsHex(f.bytes), f.error].join("\t"));
   }
   for (const row of topics.match) lines.push(["T", "match", strHex(row[0]), strHex(row[1])].join("\t"));
   for (const row of topics.noMatch) lines.push(["T", "nomatch", strHex(row[0]), strHex(row[1])].join("\t"));

@@ -15,6 +15,8 @@ import { newPacket } from "../../src/codec/packet";
 import { STATUS_NAMES, Status } from "../../src/codec/status";
 import { PacketRecord, asBytes, packetToRecord, parseOne, recordToPacket, runStream, toHex, u8 } from "../unit/helpers";
 import { countInputs, reportInputs } from "./inputs";
+import { encodePacketV5 } from "../../src/codec/encode5";
+import { packetToRecord5, parseOne5, recordToPacket5 } from "../unit/v5/helpers5";
 
 const SEED = process.env.MIDGE_FC_SEED !== undefined ? Number(process.env.MIDGE_FC_SEED) : 20260901;
 const SCALE = process.env.MIDGE_FC_RUNS !== undefined ? Number(process.env.MIDGE_FC_RUNS) / 1000 : 1;
@@ -122,8 +124,9 @@ interface Outcome {
  * reader on the rest of the chunk (the broker would close; the fuzz goes on). Every frameNext
  * call must consume at least one byte or return NEED_MORE with the chunk used up.
  */
-function driveAll(chunks: Uint8Array[], maxPacketSize: number): Outcome {
+function driveAll(chunks: Uint8Array[], maxPacketSize: number, version = 4): Outcome {
   let r = newFrameReader(maxPacketSize);
+  r.version = version;
   const p = newPacket();
   const statuses: string[] = [];
   let calls = 0;
@@ -142,10 +145,11 @@ function driveAll(chunks: Uint8Array[], maxPacketSize: number): Outcome {
       if (st !== Status.PACKET) {
         const rest = u8(r.chunk).subarray(r.pos);
         r = newFrameReader(maxPacketSize);
+        r.version = version;
         frameFeed(r, asBytes(rest));
         continue;
       }
-      statuses.push(STATUS_NAMES[decodePacket(r.type, r.flags, r.body, p)]);
+      statuses.push(STATUS_NAMES[decodePacket(r.type, r.flags, r.body, p, version)]);
     }
   }
   return { statuses, calls };
@@ -421,6 +425,158 @@ describe("codec properties (fast-check)", () => {
           expect(st).toBe("OK");
           expect(p.topic).toBe(text);
         }
+      }),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// MQTT 5.0: the same robustness for the decoder a 5.0 connection uses, and round trips of
+// packets with random properties.
+
+const u32 = fc.integer({ min: 0, max: 4294967295 });
+const userProperties = fc.array(fc.tuple(mqttString(12), mqttString(12)), { maxLength: 4 });
+
+/** PUBLISH properties a client may send (SRV5-PROP-5), each present or not. */
+const publishProps = fc
+  .record(
+    {
+      payloadFormatIndicator: fc.integer({ min: 0, max: 1 }),
+      messageExpiryInterval: u32,
+      contentType: mqttString(20),
+      responseTopic: topicName,
+      correlationDataHex: binary(20),
+      topicAlias: u16nz,
+      userProperties: userProperties.filter((a) => a.length > 0),
+    },
+    { requiredKeys: [] },
+  )
+  .map((r) => r as Record<string, unknown>);
+
+const publish5Record: fc.Arbitrary<PacketRecord> = fc
+  .record({ qos: fc.integer({ min: 0, max: 2 }), dup: fc.boolean(), retain: fc.boolean(), topic: topicName, packetId: u16nz, payload: binary(60), props: publishProps })
+  .map((r) => {
+    const rec: PacketRecord = { type: 3, dup: r.qos > 0 && r.dup, qos: r.qos, retain: r.retain, topic: r.topic, payloadHex: r.payload, props: r.props };
+    if (r.qos > 0) rec.packetId = r.packetId;
+    return rec;
+  });
+
+/** CONNECT properties and will properties. */
+const connect5Record: fc.Arbitrary<PacketRecord> = fc
+  .record({
+    clean: fc.boolean(),
+    keepAlive: fc.integer({ min: 0, max: 65535 }),
+    clientId: mqttString(20),
+    props: fc
+      .record(
+        {
+          sessionExpiryInterval: u32,
+          receiveMaximum: u16nz,
+          maximumPacketSize: fc.integer({ min: 1, max: 4294967295 }),
+          topicAliasMaximum: fc.integer({ min: 0, max: 65535 }),
+          requestResponseInformation: fc.integer({ min: 0, max: 1 }),
+          requestProblemInformation: fc.integer({ min: 0, max: 1 }),
+          authenticationMethod: mqttString(10),
+          userProperties: userProperties.filter((a) => a.length > 0),
+        },
+        { requiredKeys: [] },
+      )
+      .map((r) => r as Record<string, unknown>),
+    will: fc.option(fc.record({ topic: topicName, payload: binary(20), qos: fc.integer({ min: 0, max: 2 }), retain: fc.boolean(), delay: fc.option(u32), props: publishProps })),
+    password: fc.option(binary(10)),
+  })
+  .map((r) => {
+    const willProps = r.will ? { ...r.will.props } : {};
+    delete (willProps as Record<string, unknown>).topicAlias; // a PUBLISH property only
+    if (r.will && r.will.delay !== null) (willProps as Record<string, unknown>).willDelayInterval = r.will.delay;
+    const rec: PacketRecord = {
+      type: 1,
+      protocolName: "MQTT",
+      protocolLevel: 5,
+      cleanSession: r.clean,
+      keepAlive: r.keepAlive,
+      clientId: r.clientId,
+      willFlag: r.will !== null,
+      willQos: r.will ? r.will.qos : 0,
+      willRetain: r.will ? r.will.retain : false,
+      willTopic: r.will ? r.will.topic : "",
+      willPayloadHex: r.will ? r.will.payload : "",
+      hasUsername: false,
+      username: "",
+      hasPassword: r.password !== null,
+      passwordHex: r.password ?? "",
+      props: r.props,
+    };
+    if (r.will) rec.willProps = willProps;
+    return rec;
+  });
+
+/** A v5 PUBLISH header and topic, then arbitrary bytes where the properties go. */
+const randomPropertiesPublish = fc
+  .tuple(fc.uint8Array({ maxLength: 60 }), fc.constantFrom(0x30, 0x32, 0x35))
+  .map(([tail, h]) => {
+    const head = h === 0x30 ? [0x00, 0x01, 0x74] : [0x00, 0x01, 0x74, 0x00, 0x01];
+    const body = concat([Uint8Array.from(head), tail]);
+    return concat([Uint8Array.of(h), vbi(body.length), body]);
+  });
+
+describe("MQTT 5.0 codec properties (fast-check)", () => {
+  afterAll(() => reportInputs("codec properties v5"));
+
+  it("[SRV5-PROP-1] PUBLISH and CONNECT with random properties round-trip: encode, decode gives the record back", T, () => {
+    check(
+      "v5 round trip",
+      1500,
+      fc.property(fc.oneof(publish5Record, connect5Record), (rec) => {
+        const bytes = encodePacketV5(recordToPacket5(rec));
+        const res = parseOne5(bytes, MAX);
+        expect(res.layer + ":" + res.status).toBe("decode:OK");
+        expect(res.consumed).toBe(u8(bytes).length);
+        const back = packetToRecord5(res.packet);
+        const want = JSON.parse(JSON.stringify(rec));
+        if (want.willFlag === false) delete want.willProps;
+        expect(back).toEqual(want);
+        expect(toHex(encodePacketV5(res.packet))).toBe(toHex(bytes));
+      }),
+    );
+  });
+
+  it("[SRV5-PROP-2] random bytes where PUBLISH properties go: a status from STATUS_NAMES, and what decodes re-encodes to the same record", T, () => {
+    check(
+      "v5 random properties",
+      4000,
+      fc.property(randomPropertiesPublish, (bytes) => {
+        const res = parseOne5(asBytes(bytes), MAX);
+        expect(STATUS_NAMES).toContain(res.status);
+        if (res.status !== "OK") return;
+        const rec = packetToRecord5(res.packet);
+        const again = parseOne5(encodePacketV5(res.packet), MAX);
+        expect(again.status).toBe("OK");
+        expect(packetToRecord5(again.packet)).toEqual(rec);
+      }),
+    );
+  });
+
+  it("[SRV5-FH-2] arbitrary bytes through a 5.0 reader and decoder, split anyhow: never a throw, always consumed, only STATUS_NAMES", T, () => {
+    check(
+      "v5 arbitrary bytes",
+      4000,
+      fc.property(fc.oneof(anyBytes, mutatedStream), fc.array(fc.nat(), { maxLength: 6 }), fc.constantFrom(MAX, 64, 5), (bytes, cuts, maxPacketSize) => {
+        const out = driveAll(cutAt(bytes, cuts), maxPacketSize, 5);
+        for (const s of out.statuses) expect(STATUS_NAMES).toContain(s);
+      }),
+    );
+  });
+
+  it("[SRV5-FH-2] decodePacket(…, 5) on any (type, flags, body) returns a status, reusing one Packet record", T, () => {
+    const p = newPacket();
+    check(
+      "v5 decodePacket direct",
+      4000,
+      fc.property(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 15 }), fc.uint8Array({ maxLength: 200 }), (type, flags, body) => {
+        const st = decodePacket(type, flags, asBytes(body), p, 5);
+        expect(STATUS_NAMES[st]).toBeDefined();
+        expect(st === Status.OK || st >= Status.BAD_PACKET_TYPE).toBe(true);
       }),
     );
   });
