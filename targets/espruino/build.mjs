@@ -184,7 +184,11 @@ const espruinoBytes = {
  * Bundles targets/espruino/main.ts for a profile. `limits` overrides some of the profile's
  * (used by the measurement runs). Returns { code, metafile }.
  */
-export async function bundleFor(profile, limits, features) {
+/**
+ * `options.names`: keep the bundle's identifiers (function names) so tests can see which
+ * functions a feature set leaves in; dead-code removal is the same as in the real bundle.
+ */
+export async function bundleFor(profile, limits, features, options) {
   const baked = Object.assign(limitsOf(profile), limits || {});
   const featureSet = features || featuresOf(profile);
   const persist = profile.espruino.persist;
@@ -194,6 +198,7 @@ export async function bundleFor(profile, limits, features) {
     entryPoints: ["targets/espruino/main.ts"],
     write: false,
     metafile: true,
+    minifyIdentifiers: !(options && options.names),
     logLevel: "silent",
     mangleProps: new RegExp("^(" + mangledProps().join("|") + ")$"),
     // A property renamed to "at" would read as the .at() Espruino lacks (FORBIDDEN below).
