@@ -9,6 +9,7 @@ import { LogLevel } from "../platform";
 import { storeCommit } from "../broker/persist";
 import { publishFrom } from "../broker/publish";
 import { Broker, ORIGIN_BROKER } from "../broker/state";
+import { Flight, FlowState, Flows, Message, flightAcked, flightFromQueue, flightReleased, flightRemove, flightStart, flightsRewind, flowsCanSend, flowsClear, inboundAdd, inboundClear, inboundHas, inboundRelease, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
 import { BridgeTopic, Direction, inAccepted, mapIn, mapOut, outQos } from "./topicMap";
 
 /**
@@ -128,27 +129,6 @@ export const enum LinkState {
 
 export const LINK_STATE_NAMES = ["stopped", "waiting", "opening", "connecting", "connected"];
 
-/** A message on its way upstream, topic already mapped. */
-export interface BridgeMessage {
-  topic: string;
-  topicBytes: Bytes;
-  payload: Bytes;
-  qos: number;
-  retain: boolean;
-}
-
-const enum FlightState {
-  AWAIT_ACK = 1,
-  AWAIT_PUBCOMP = 2,
-}
-
-interface BridgeFlight {
-  packetId: number;
-  state: number;
-  /** Kept until PUBCOMP: if the upstream lost our session the PUBLISH is sent again. */
-  message: BridgeMessage;
-}
-
 export interface BridgeStats {
   /** Messages published upstream (first sends only). */
   sent: number;
@@ -162,7 +142,8 @@ export interface BridgeStats {
   connects: number;
 }
 
-export interface Bridge {
+/** One bridge; its QoS flows with the upstream (src/qos/flows.ts) are in the record itself. */
+export interface Bridge extends Flows {
   config: BridgeConfig;
   index: number;
   /** In-flight window: config.maxInflight, kept below the 65,535 packet ids. */
@@ -181,21 +162,9 @@ export interface Bridge {
   lastSentAt: number;
   /** When the outstanding PINGREQ was sent, -1 when none is. */
   pingSentAt: number;
-  nextPacketId: number;
   /** Packet ids of the SUBSCRIBE / UNSUBSCRIBE awaiting an answer, 0 = none. */
   subscribeId: number;
   unsubscribeId: number;
-  flights: BridgeFlight[];
-  flightCount: number;
-  /** Ring buffer of QoS 1/2 messages waiting to be sent, capacity config.maxQueued. */
-  queue: BridgeMessage[];
-  queueHead: number;
-  queueCount: number;
-  /** Messages dropped since the queue last became full (for the log line). */
-  queueDropping: number;
-  /** Inbound QoS 2 packet ids PUBREC'd and waiting for PUBREL. */
-  inboundIds: number[];
-  inboundCount: number;
   stats: BridgeStats;
 }
 
@@ -206,7 +175,6 @@ export interface Bridges {
   count: number;
 }
 
-const NO_BRIDGE_MESSAGE: BridgeMessage = { topic: "", topicBytes: EMPTY_BYTES, payload: EMPTY_BYTES, qos: 0, retain: false };
 const ONE = utf8Encode("1");
 const ZERO = utf8Encode("0");
 
@@ -230,15 +198,19 @@ function newBridge(config: BridgeConfig, index: number, maxPacketSize: number): 
     packet: newPacket(),
     lastSentAt: 0,
     pingSentAt: -1,
-    nextPacketId: 1,
     subscribeId: 0,
     unsubscribeId: 0,
+    nextPacketId: 1,
+    nextSeq: 1,
     flights: [],
     flightCount: 0,
     queue: [],
+    queueQos: [],
+    queueRetain: [],
+    queueSeq: [],
     queueHead: 0,
     queueCount: 0,
-    queueDropping: 0,
+    queueDropped: 0,
     inboundIds: [],
     inboundCount: 0,
     stats: { sent: 0, received: 0, droppedQos0: 0, droppedQueueFull: 0, connects: 0 },
@@ -276,18 +248,11 @@ function send(set: Bridges, br: Bridge, data: Bytes): void {
   set.link.write(br.index, data);
 }
 
-function packetIdInUse(br: Bridge, id: number): boolean {
-  if (id === br.subscribeId || id === br.unsubscribeId) return true;
-  for (let i = 0; i < br.flightCount; i++) if (br.flights[i].packetId === id) return true;
-  return false;
-}
-
-/** An id no outstanding flow of this bridge uses (MQTT-2.3.1-2). */
+/** An id no outstanding flow of this bridge uses (MQTT-2.3.1-2), SUBSCRIBE and UNSUBSCRIBE included. */
 function nextPacketId(br: Bridge): number {
   for (;;) {
-    const id = br.nextPacketId;
-    br.nextPacketId = id === 65535 ? 1 : id + 1;
-    if (!packetIdInUse(br, id)) return id;
+    const id = packetIdNext(br);
+    if (id !== br.subscribeId && id !== br.unsubscribeId) return id;
   }
 }
 
@@ -333,7 +298,7 @@ function lost(set: Bridges, br: Bridge, reason: string, closeLink: boolean, retr
   if (!br.config.restart && !retryAtOnce) {
     br.state = LinkState.STOPPED;
     const dropped = br.flightCount + br.queueCount;
-    clearOutbound(br);
+    flowsClear(br);
     log(set, LogLevel.NOTICE, br, what + " (" + reason + "); start_type once: not restarting" + (dropped > 0 ? ", " + dropped + " unsent messages dropped." : "."));
     return;
   }
@@ -341,15 +306,6 @@ function lost(set: Bridges, br: Bridge, reason: string, closeLink: boolean, retr
   br.state = LinkState.WAITING;
   br.since = now + delay;
   log(set, LogLevel.NOTICE, br, what + " (" + reason + "); next attempt in " + Math.floor(delay) + " ms.");
-}
-
-/** Forgets every message waiting to go upstream (the bridge is not coming back). */
-function clearOutbound(br: Bridge): void {
-  for (let i = 0; i < br.flightCount; i++) br.flights[i].message = NO_BRIDGE_MESSAGE;
-  br.flightCount = 0;
-  for (let i = 0; i < br.queue.length; i++) br.queue[i] = NO_BRIDGE_MESSAGE;
-  br.queueHead = 0;
-  br.queueCount = 0;
 }
 
 /** The target connected the link: send CONNECT. */
@@ -438,11 +394,11 @@ function handleConnack(set: Bridges, br: Bridge, p: Packet): void {
   log(set, LogLevel.NOTICE, br, "connected to " + c.host + ":" + c.port + " as " + c.clientId + (br.privateRefused || !c.tryPrivate ? "" : " (bridge protocol level)") + (p.sessionPresent ? ", session present" : "") + ".");
   const present = p.sessionPresent;
   // The upstream kept no state of ours: QoS 2 receipts are void (MQTT-3.1.2-6).
-  if (!present) br.inboundCount = 0;
+  if (!present) inboundClear(br);
   resendFlights(set, br, present);
   if (c.notifications && !c.notificationsLocalOnly) {
     // Past the in-flight window if need be: the state goes out before the backlog.
-    startFlight(set, br, { topic: br.notificationTopic, topicBytes: utf8Encode(br.notificationTopic), payload: ONE, qos: 1, retain: true });
+    startFlight(set, br, { topic: br.notificationTopic, topicBytes: utf8Encode(br.notificationTopic), payload: ONE, qos: 1 }, 1, true);
   }
   subscribe(set, br);
   notifyLocal(set, br, ONE);
@@ -464,13 +420,13 @@ function connackReason(code: number): string {
  * (the upstream may have lost them; a duplicate is better than a loss).
  */
 function resendFlights(set: Bridges, br: Bridge, sessionPresent: boolean): void {
+  if (!sessionPresent) flightsRewind(br);
   for (let i = 0; i < br.flightCount; i++) {
     const f = br.flights[i];
-    if (f.state === FlightState.AWAIT_PUBCOMP && sessionPresent) {
+    if (f.state === FlowState.AWAIT_PUBCOMP) {
       send(set, br, encodeAck(PacketType.PUBREL, f.packetId));
     } else {
-      f.state = FlightState.AWAIT_ACK;
-      send(set, br, encodePublish(f.message.topicBytes, f.message.payload, f.message.qos, true, f.message.retain, f.packetId)); // MQTT-3.3.1-1
+      send(set, br, encodePublish(f.message.topicBytes, f.message.payload, f.qos, true, f.retain, f.packetId)); // MQTT-3.3.1-1
     }
   }
 }
@@ -542,17 +498,12 @@ function handleSuback(set: Bridges, br: Bridge, p: Packet): void {
   }
 }
 
-function inboundIndex(br: Bridge, id: number): number {
-  for (let i = 0; i < br.inboundCount; i++) if (br.inboundIds[i] === id) return i;
-  return -1;
-}
-
 /** A PUBLISH from upstream (receiver side of §4.3): publish locally, then acknowledge. */
 function handleInbound(set: Bridges, br: Bridge, p: Packet): void {
   const b = set.broker;
   if (p.qos === 2) {
     // A PUBLISH repeated before PUBREL is acknowledged again but not published again (MQTT-4.3.3-2).
-    if (inboundIndex(br, p.packetId) >= 0) {
+    if (inboundHas(br, p.packetId)) {
       send(set, br, encodeAck(PacketType.PUBREC, p.packetId));
       return;
     }
@@ -580,66 +531,42 @@ function handleInbound(set: Bridges, br: Bridge, p: Packet): void {
   if (p.qos === 1) {
     send(set, br, encodeAck(PacketType.PUBACK, p.packetId));
   } else if (p.qos === 2) {
-    br.inboundIds[br.inboundCount] = p.packetId;
-    br.inboundCount++;
+    inboundAdd(br, p.packetId, b.limits.maxInboundQos2);
     send(set, br, encodeAck(PacketType.PUBREC, p.packetId));
   }
 }
 
 function handlePubrel(set: Bridges, br: Bridge, id: number): void {
-  const i = inboundIndex(br, id);
-  if (i >= 0) {
-    br.inboundCount--;
-    br.inboundIds[i] = br.inboundIds[br.inboundCount];
-  }
+  inboundRelease(br, id);
   send(set, br, encodeAck(PacketType.PUBCOMP, id));
-}
-
-function findFlight(br: Bridge, id: number): number {
-  for (let i = 0; i < br.flightCount; i++) if (br.flights[i].packetId === id) return i;
-  return -1;
 }
 
 /** PUBACK (qos 1) or PUBCOMP (qos 2) ends a flow. */
 function handleAck(set: Bridges, br: Bridge, id: number, qos: number): void {
-  const i = findFlight(br, id);
+  const i = flightAcked(br, id, qos);
   if (i < 0) return;
-  const f = br.flights[i];
-  if (f.message.qos !== qos) return;
-  if (qos === 2 && f.state !== FlightState.AWAIT_PUBCOMP) return;
-  for (let k = i; k < br.flightCount - 1; k++) br.flights[k] = br.flights[k + 1];
-  br.flightCount--;
-  f.message = NO_BRIDGE_MESSAGE;
-  br.flights[br.flightCount] = f;
+  flightRemove(br, i);
   pump(set, br);
 }
 
 function handlePubrec(set: Bridges, br: Bridge, id: number): void {
-  const i = findFlight(br, id);
-  if (i < 0 || br.flights[i].message.qos !== 2) return;
-  br.flights[i].state = FlightState.AWAIT_PUBCOMP;
+  if (flightReleased(br, id) < 0) return;
   send(set, br, encodeAck(PacketType.PUBREL, id)); // MQTT-4.3.3-1
 }
 
 // ---------------------------------------------------------------------------------------------
 // Local messages going upstream
 
-function startFlight(set: Bridges, br: Bridge, m: BridgeMessage): void {
-  const id = nextPacketId(br);
-  let f = br.flights[br.flightCount];
-  if (f === undefined) {
-    f = { packetId: 0, state: 0, message: NO_BRIDGE_MESSAGE };
-    br.flights[br.flightCount] = f;
-  }
-  f.packetId = id;
-  f.state = FlightState.AWAIT_ACK;
-  f.message = m;
-  br.flightCount++;
-  br.stats.sent++;
-  send(set, br, encodePublish(m.topicBytes, m.payload, m.qos, false, m.retain, id));
+function startFlight(set: Bridges, br: Bridge, m: Message, qos: number, retain: boolean): void {
+  sendFlight(set, br, flightStart(br, nextPacketId(br), 0, m, qos, retain));
 }
 
-function enqueue(set: Bridges, br: Bridge, m: BridgeMessage): void {
+function sendFlight(set: Bridges, br: Bridge, f: Flight): void {
+  br.stats.sent++;
+  send(set, br, encodePublish(f.message.topicBytes, f.message.payload, f.qos, false, f.retain, f.packetId));
+}
+
+function enqueue(set: Bridges, br: Bridge, m: Message, qos: number, retain: boolean): void {
   const capacity = br.config.maxQueued;
   if (capacity <= 0) {
     br.stats.droppedQueueFull++;
@@ -648,35 +575,25 @@ function enqueue(set: Bridges, br: Bridge, m: BridgeMessage): void {
   }
   if (br.queueCount === capacity) {
     // Full: the oldest message makes room, with a log line per episode.
-    const old = br.queue[br.queueHead];
-    if (br.queueDropping === 0) {
-      log(set, LogLevel.WARNING, br, "queue full (" + capacity + " messages): dropping the oldest, first on " + old.topic + ".");
+    if (br.queueDropped === 0) {
+      log(set, LogLevel.WARNING, br, "queue full (" + capacity + " messages): dropping the oldest, first on " + br.queue[br.queueHead].topic + ".");
     }
-    br.queueDropping++;
+    br.queueDropped++;
     br.stats.droppedQueueFull++;
     set.broker.stats.messagesDropped++;
-    br.queue[br.queueHead] = NO_BRIDGE_MESSAGE;
-    br.queueHead = (br.queueHead + 1) % capacity;
-    br.queueCount--;
+    queueDropOldest(br, capacity);
   }
-  br.queue[(br.queueHead + br.queueCount) % capacity] = m;
-  br.queueCount++;
+  queueAdd(br, capacity, 0, m, qos, retain);
 }
 
 /** Moves queued messages into the in-flight window while connected and there is room. */
 function pump(set: Bridges, br: Bridge): void {
-  const capacity = br.config.maxQueued;
   while (br.state === LinkState.CONNECTED && br.queueCount > 0 && br.flightCount < br.window) {
-    const at = br.queueHead;
-    const m = br.queue[at];
-    br.queue[at] = NO_BRIDGE_MESSAGE;
-    br.queueHead = (at + 1) % capacity;
-    br.queueCount--;
-    startFlight(set, br, m);
+    sendFlight(set, br, flightFromQueue(br, br.config.maxQueued, nextPacketId(br)));
   }
-  if (br.queueCount === 0 && br.queueDropping > 0) {
-    log(set, LogLevel.WARNING, br, "queue drained; " + br.queueDropping + " messages were dropped while it was full.");
-    br.queueDropping = 0;
+  if (br.queueCount === 0 && br.queueDropped > 0) {
+    log(set, LogLevel.WARNING, br, "queue drained; " + br.queueDropped + " messages were dropped while it was full.");
+    br.queueDropped = 0;
   }
 }
 
@@ -703,17 +620,16 @@ function onLocalMessage(set: Bridges, topic: string, topicBytes: Bytes, payload:
       }
       continue;
     }
-    const m: BridgeMessage = {
+    const m: Message = {
       topic: remote,
       topicBytes: remote === topic ? bytesCopy(topicBytes, 0, bytesLength(topicBytes)) : utf8Encode(remote),
       payload: bytesCopy(payload, 0, bytesLength(payload)),
       qos: q,
-      retain: r,
     };
-    if (br.state === LinkState.CONNECTED && br.queueCount === 0 && br.flightCount < br.window) {
-      startFlight(set, br, m);
+    if (br.state === LinkState.CONNECTED && flowsCanSend(br, br.window)) {
+      startFlight(set, br, m, q, r);
     } else {
-      enqueue(set, br, m);
+      enqueue(set, br, m, q, r);
     }
   }
 }

@@ -5,6 +5,7 @@ import { Packet } from "../codec/packet";
 import { Access, LogLevel } from "../platform";
 import { deliver, sendQos0, sendBytes } from "./delivery";
 import { storeFor } from "./persist";
+import { inboundAdd, inboundHas, inboundRelease } from "../qos/flows";
 import { retainedStore } from "./retained";
 import { Broker, Conn, Message, ORIGIN_BROKER, Session } from "./state";
 import { subscriptionMatch } from "./subscriptions";
@@ -85,11 +86,6 @@ export function publishFrom(b: Broker, topic: string, topicBytes: Bytes, payload
   route(b, topic, topicBytes, payload, qos, retainFlag, origin);
 }
 
-function inboundIndex(s: Session, id: number): number {
-  for (let i = 0; i < s.inboundCount; i++) if (s.inboundIds[i] === id) return i;
-  return -1;
-}
-
 /** Handles an inbound PUBLISH from a connected client (§3.3, §4.3 receiver side). */
 export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): PublishResult {
   const s = b.sessions[c.session];
@@ -97,7 +93,7 @@ export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): Publ
   if (p.retain && !b.limits.retainAvailable) return PublishResult.RETAIN_UNAVAILABLE;
   if (p.qos === 2) {
     // A PUBLISH repeated before PUBREL is acknowledged again but not routed again (MQTT-4.3.3-2).
-    if (inboundIndex(s, p.packetId) >= 0) {
+    if (inboundHas(s, p.packetId)) {
       sendBytes(b, conn, encodeAck(PacketType.PUBREC, p.packetId));
       return PublishResult.ACCEPTED;
     }
@@ -112,8 +108,7 @@ export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): Publ
   if (p.qos === 1) {
     sendBytes(b, conn, encodeAck(PacketType.PUBACK, p.packetId));
   } else if (p.qos === 2) {
-    s.inboundIds[s.inboundCount] = p.packetId;
-    s.inboundCount++;
+    inboundAdd(s, p.packetId, b.limits.maxInboundQos2);
     b.changes++;
     const st = storeFor(b, s);
     if (st !== undefined) st.inboundAdd(s.clientId, p.packetId);
@@ -145,10 +140,7 @@ function accept(b: Broker, s: Session, p: Packet): boolean {
 
 /** PUBREL ends an inbound QoS 2 flow; PUBCOMP is sent even for unknown ids (SRV-PUB-10). */
 export function handlePubrel(b: Broker, s: Session, conn: number, id: number): void {
-  const i = inboundIndex(s, id);
-  if (i >= 0) {
-    s.inboundCount--;
-    s.inboundIds[i] = s.inboundIds[s.inboundCount];
+  if (inboundRelease(s, id)) {
     b.changes++;
     const st = storeFor(b, s);
     if (st !== undefined) st.inboundDelete(s.clientId, id);
