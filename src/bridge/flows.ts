@@ -3,7 +3,7 @@ import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
 import { Packet } from "../codec/packet";
 import { LogLevel } from "../platform";
-import { publishFrom } from "../broker/publish";
+import { publishFromBridge } from "../broker/publish";
 import { Flight, FlowState, Message, flightAcked, flightFromQueue, flightReleased, flightRemove, flightStart, flightsRewind, flowsCanSend, inboundAdd, inboundHas, inboundRelease, queueAdd, queueDropOldest } from "../qos/flows";
 import { inAccepted, mapIn, mapOut, outQos } from "./topicMap";
 import { Bridge, Bridges, LinkState, log, send, nextPacketId } from "./state";
@@ -59,7 +59,7 @@ export function handleInbound(set: Bridges, br: Bridge, p: Packet): boolean {
     } else {
       br.stats.received++;
       b.stats.messagesReceived++;
-      publishFrom(b, local, local === p.topic ? p.topicBytes : utf8Encode(local), p.payload, p.qos, p.retain, br.origin);
+      publishFromBridge(b, local, local === p.topic ? p.topicBytes : utf8Encode(local), p.payload, p.qos, p.retain, br.origin);
     }
   }
   if (p.qos === 1) {

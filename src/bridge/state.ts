@@ -1,7 +1,7 @@
 import { Bytes, utf8Encode } from "../bytes/bytes";
 import { FrameReader, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
-import { publishFrom } from "../broker/publish";
+import { publishFromBridge } from "../broker/publish";
 import { Broker, ORIGIN_BROKER } from "../broker/state";
 import { Flows, packetIdNext } from "../qos/flows";
 import { BridgeConfig } from "./config";
@@ -138,7 +138,7 @@ export function log(set: Bridges, level: number, br: Bridge, message: string): v
 
 export function notifyLocal(set: Bridges, br: Bridge, value: Bytes): void {
   if (!br.config.notifications) return;
-  publishFrom(set.broker, br.notificationTopic, utf8Encode(br.notificationTopic), value, 1, true, br.origin);
+  publishFromBridge(set.broker, br.notificationTopic, utf8Encode(br.notificationTopic), value, 1, true, br.origin);
 }
 
 export function send(set: Bridges, br: Bridge, data: Bytes): void {

@@ -3,7 +3,7 @@ import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
 import { LogLevel } from "../platform";
 import { storeFor } from "./persist";
-import { Flight, Message, NO_MESSAGE, flightAcked, flightFromQueue, flightReleased, flightRemove, flightStart, flowsCanSend, flowsClear, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
+import { Flight, Message, flightFromQueue, flightStart, flowsCanSend, flowsClear, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
 import { Broker, FlowState, Session } from "./state";
 
 /**
@@ -146,51 +146,7 @@ export function resendFlights(b: Broker, s: Session): void {
   }
 }
 
-/** Ends the flight at index: deleted from the store, then the queue moves up. */
-function endFlight(b: Broker, s: Session, index: number): void {
-  const st = storeFor(b, s);
-  if (st !== undefined) st.messageDelete(s.clientId, s.flights[index].seq);
-  flightRemove(s, index);
-  b.changes++;
-  pumpQueue(b, s);
-}
-
 /** Clears every outbound flow and queued message (a clean session ends or is replaced). */
 export function clearFlows(s: Session): void {
   flowsClear(s);
-}
-
-/** PUBACK ends a QoS 1 flow (SRV-PUB-8); unknown ids are ignored (SRV-ENC-13). */
-export function handlePuback(b: Broker, s: Session, id: number): void {
-  const i = flightAcked(s, id, 1);
-  if (i < 0) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBACK for unknown packet id " + id + ".");
-    return;
-  }
-  endFlight(b, s, i);
-}
-
-/** PUBREC moves a QoS 2 flow to the PUBREL stage (MQTT-4.3.3-1, SRV-PUB-9). */
-export function handlePubrec(b: Broker, s: Session, id: number): void {
-  const i = flightReleased(s, id);
-  if (i < 0) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBREC for unknown packet id " + id + ".");
-    return;
-  }
-  const f = s.flights[i];
-  b.changes++;
-  const st = storeFor(b, s);
-  if (st !== undefined) st.messageReleased(s.clientId, f.seq);
-  f.message = NO_MESSAGE; // only the packet id is needed from now on
-  sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, id));
-}
-
-/** PUBCOMP ends a QoS 2 flow (SRV-PUB-11). */
-export function handlePubcomp(b: Broker, s: Session, id: number): void {
-  const i = flightAcked(s, id, 2);
-  if (i < 0) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBCOMP for unknown packet id " + id + ".");
-    return;
-  }
-  endFlight(b, s, i);
 }
