@@ -3,7 +3,7 @@ import { FrameReader, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
 import { publishFromBridge } from "../broker/publish";
 import { Broker, ORIGIN_BROKER } from "../broker/state";
-import { Flows, packetIdNext } from "../qos/flows";
+import { Flows, newFlows, packetIdNext } from "../qos/flows";
 import { BridgeConfig } from "./config";
 
 /**
@@ -98,38 +98,26 @@ export function bridgeOrigin(index: number): number {
   return ORIGIN_BROKER - 1 - index;
 }
 
+/** A bridge: the QoS flows record (newFlows) with the bridge fields added. */
 export function newBridge(config: BridgeConfig, index: number, maxPacketSize: number): Bridge {
-  return {
-    config: config,
-    index: index,
-    window: config.maxInflight < 1 ? 1 : config.maxInflight > 65000 ? 65000 : config.maxInflight,
-    origin: bridgeOrigin(index),
-    notificationTopic: config.notificationTopic !== "" ? config.notificationTopic : "$SYS/broker/connection/" + config.clientId + "/state",
-    state: LinkState.WAITING,
-    since: 0,
-    delayMs: config.restartBase * 1000,
-    privateRefused: false,
-    reader: newFrameReader(maxPacketSize),
-    packet: newPacket(),
-    lastSentAt: 0,
-    pingSentAt: -1,
-    subscribeId: 0,
-    unsubscribeId: 0,
-    nextPacketId: 1,
-    nextSeq: 1,
-    flights: [],
-    flightCount: 0,
-    queue: [],
-    queueQos: [],
-    queueRetain: [],
-    queueSeq: [],
-    queueHead: 0,
-    queueCount: 0,
-    queueDropped: 0,
-    inboundIds: [],
-    inboundCount: 0,
-    stats: { sent: 0, received: 0, droppedQos0: 0, droppedQueueFull: 0, connects: 0 },
-  };
+  const br = newFlows() as Bridge;
+  br.config = config;
+  br.index = index;
+  br.window = config.maxInflight < 1 ? 1 : config.maxInflight > 65000 ? 65000 : config.maxInflight;
+  br.origin = bridgeOrigin(index);
+  br.notificationTopic = config.notificationTopic !== "" ? config.notificationTopic : "$SYS/broker/connection/" + config.clientId + "/state";
+  br.state = LinkState.WAITING;
+  br.since = 0;
+  br.delayMs = config.restartBase * 1000;
+  br.privateRefused = false;
+  br.reader = newFrameReader(maxPacketSize);
+  br.packet = newPacket();
+  br.lastSentAt = 0;
+  br.pingSentAt = -1;
+  br.subscribeId = 0;
+  br.unsubscribeId = 0;
+  br.stats = { sent: 0, received: 0, droppedQos0: 0, droppedQueueFull: 0, connects: 0 };
+  return br;
 }
 
 export function log(set: Bridges, level: number, br: Bridge, message: string): void {

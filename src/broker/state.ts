@@ -3,7 +3,7 @@ import { FrameReader, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
 import { Limits } from "../limits";
 import { Clock, Log, Policy, Store, SubscriptionIndex, Transport } from "../platform";
-import { Flows, Message } from "../qos/flows";
+import { Flows, Message, newFlows } from "../qos/flows";
 export { FlowState } from "../qos/flows";
 export type { Flight, Message } from "../qos/flows";
 
@@ -172,31 +172,19 @@ export function newConn(maxPacketSize: number): Conn {
   };
 }
 
+/** A free session slot: the QoS flows record (newFlows) with the session fields added. */
 export function newSession(): Session {
-  return {
-    used: false,
-    clientId: "",
-    cleanSession: true,
-    conn: -1,
-    hasUsername: false,
-    username: "",
-    nextPacketId: 1,
-    nextSeq: 1,
-    flights: [],
-    flightCount: 0,
-    queue: [],
-    queueQos: [],
-    queueRetain: [],
-    queueSeq: [],
-    queueHead: 0,
-    queueCount: 0,
-    queueDropped: 0,
-    inboundIds: [],
-    inboundCount: 0,
-    subscriptionCount: 0,
-    matchQos: -1,
-    bridge: false,
-  };
+  const s = newFlows() as Session;
+  s.used = false;
+  s.clientId = "";
+  s.cleanSession = true;
+  s.conn = -1;
+  s.hasUsername = false;
+  s.username = "";
+  s.subscriptionCount = 0;
+  s.matchQos = -1;
+  s.bridge = false;
+  return s;
 }
 
 export function newBrokerState(limits: Limits, transport: Transport, clock: Clock, log: Log): Broker {

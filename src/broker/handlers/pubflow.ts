@@ -25,15 +25,22 @@ function endFlight(b: Broker, s: Session, index: number): void {
   pumpQueue(b, s);
 }
 
-/** PUBACK ends a QoS 1 flow (SRV-PUB-8); unknown ids are ignored (SRV-ENC-13). */
-export function handlePuback(b: Broker, conn: number, p: Packet): void {
+/** An acknowledgement for a packet id no flow of this session waits for: ignored (SRV-ENC-13). */
+function unknownId(b: Broker, s: Session, name: string, id: number): void {
+  b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent " + name + " for unknown packet id " + id + ".");
+}
+
+/** PUBACK (qos 1) or PUBCOMP (qos 2) ends a flow. */
+function ackEnds(b: Broker, conn: number, id: number, qos: number, name: string): void {
   const s = sessionOf(b, conn);
-  const i = flightAcked(s, p.packetId, 1);
-  if (i < 0) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBACK for unknown packet id " + p.packetId + ".");
-    return;
-  }
+  const i = flightAcked(s, id, qos);
+  if (i < 0) return unknownId(b, s, name, id);
   endFlight(b, s, i);
+}
+
+/** PUBACK ends a QoS 1 flow (SRV-PUB-8). */
+export function handlePuback(b: Broker, conn: number, p: Packet): void {
+  ackEnds(b, conn, p.packetId, 1, "PUBACK");
 }
 
 /** PUBREC moves a QoS 2 flow to the PUBREL stage (MQTT-4.3.3-1, SRV-PUB-9). */
@@ -41,10 +48,7 @@ export function handlePubrec(b: Broker, conn: number, p: Packet): void {
   const s = sessionOf(b, conn);
   const id = p.packetId;
   const i = flightReleased(s, id);
-  if (i < 0) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBREC for unknown packet id " + id + ".");
-    return;
-  }
+  if (i < 0) return unknownId(b, s, "PUBREC", id);
   const f = s.flights[i];
   b.changes++;
   const st = storeFor(b, s);
@@ -55,13 +59,7 @@ export function handlePubrec(b: Broker, conn: number, p: Packet): void {
 
 /** PUBCOMP ends a QoS 2 flow (SRV-PUB-11). */
 export function handlePubcomp(b: Broker, conn: number, p: Packet): void {
-  const s = sessionOf(b, conn);
-  const i = flightAcked(s, p.packetId, 2);
-  if (i < 0) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBCOMP for unknown packet id " + p.packetId + ".");
-    return;
-  }
-  endFlight(b, s, i);
+  ackEnds(b, conn, p.packetId, 2, "PUBCOMP");
 }
 
 /** PUBREL ends an inbound QoS 2 flow; PUBCOMP is sent even for unknown ids (SRV-PUB-10). */
