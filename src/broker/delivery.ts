@@ -3,13 +3,16 @@ import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
 import { LogLevel } from "../platform";
 import { storeFor } from "./persist";
-import { Flight, Message, flightFromQueue, flightStart, flowsCanSend, flowsClear, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
+import { Flight, Message, flightFromQueue, flightStart, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
 import { Broker, FlowState, Session } from "./state";
 
 /**
  * Outbound message flows to one session (§4.3, §4.4, §4.6): a bounded in-flight window
  * (SRV-OPS-11) in send order, and a bounded FIFO behind it that also holds messages while
- * a CleanSession = 0 client is offline (MQTT-3.1.2-5).
+ * a CleanSession = 0 client is offline (MQTT-3.1.2-5). The state and its transitions are the
+ * QoS engine's (src/qos/flows.ts); this file adds what a broker session needs around them:
+ * the store reports, b.changes, the encoding and the writes. The acknowledgements are
+ * handled in handlers/pubflow.ts.
  */
 
 export { NO_MESSAGE } from "../qos/flows";
@@ -144,9 +147,4 @@ export function resendFlights(b: Broker, s: Session): void {
       sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, f.packetId));
     }
   }
-}
-
-/** Clears every outbound flow and queued message (a clean session ends or is replaced). */
-export function clearFlows(s: Session): void {
-  flowsClear(s);
 }
