@@ -1,25 +1,28 @@
-import { Bytes, EMPTY_BYTES, bytesLength, utf8Encode } from "../bytes/bytes";
-import { ConnackCode, packetName, PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
+import { Bytes, bytesLength } from "../bytes/bytes";
+import { packetName, PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
 import { decodePacket } from "../codec/decode";
-import { encodeConnack, encodeEmpty } from "../codec/encode";
 import { frameFeed, frameNext, framePending, frameReset } from "../codec/frameReader";
 import { statusReason, Status } from "../codec/status";
 import { Limits } from "../limits";
 import { Clock, Log, LogLevel, Policy, Store, SubscriptionIndex, Transport } from "../platform";
-import { handleConnect } from "./connect";
-import { handlePuback, handlePubcomp, handlePubrec, sendBytes } from "./delivery";
-import { PublishResult, handlePubrel, handlePublish, publishMessage } from "./publish";
+import { handleFirstPacket } from "./handlers/connect";
+import { handleDisconnect } from "./handlers/disconnect";
+import { handlePingreq } from "./handlers/ping";
+import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from "./handlers/pubflow";
+import { handlePublish } from "./handlers/publish";
+import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe";
+import { closeConnection, connectionLost } from "./lifecycle";
+import { publishFromBroker } from "./publish";
 import { storeCommit } from "./persist";
 import { sysPublish } from "./sys";
 import { subscriptionSetIndex } from "./subscriptions";
-import { sessionDiscard } from "./sessions";
 import { Broker, BrokerStats, ConnState, newBrokerState, newConn } from "./state";
 export type { Broker, BrokerStats } from "./state";
-import { handleSubscribe, handleUnsubscribe } from "./subscribe";
 
 /**
  * The broker's entry points. A target calls brokerOpen/brokerData/brokerClosed from its
  * socket events and brokerTick from a timer; the broker answers through the Transport.
+ * Each packet family has its handler in handlers/; connections end in lifecycle.ts.
  */
 export function createBroker(limits: Limits, transport: Transport, clock: Clock, log: Log): Broker {
   return newBrokerState(limits, transport, clock, log);
@@ -58,44 +61,9 @@ export function brokerOpen(b: Broker, peer: string, identity?: string): number {
   return -1;
 }
 
-/**
- * Closes a connection (if still open): logs why, ends a clean session, publishes the will
- * unless the client sent DISCONNECT (MQTT-3.1.2-8, MQTT-3.1.2-10), and tells the transport.
- */
-function closeConnection(b: Broker, conn: number, reason: string, publishWill: boolean): void {
-  closeSlot(b, conn, reason, publishWill, true);
-}
-
-function closeSlot(b: Broker, conn: number, reason: string, publishWill: boolean, closeTransport: boolean): void {
-  const c = b.conns[conn];
-  if (c.state === ConnState.FREE) return;
-  const slot = c.session;
-  if (slot >= 0) {
-    b.log.log(LogLevel.NOTICE, "Client " + b.sessions[slot].clientId + " disconnected: " + reason + ".");
-  } else {
-    b.log.log(LogLevel.NOTICE, "Connection from " + c.peer + " closed: " + reason + ".");
-  }
-  c.state = ConnState.FREE;
-  c.session = -1;
-  frameReset(c.reader);
-  b.stats.connections--;
-  if (slot >= 0) {
-    const s = b.sessions[slot];
-    s.conn = -1;
-    if (s.cleanSession) sessionDiscard(b, slot);
-  }
-  if (closeTransport) b.transport.close(conn);
-  if (c.hasWill) {
-    c.hasWill = false;
-    const willPayload = c.willPayload;
-    c.willPayload = EMPTY_BYTES;
-    if (publishWill) publishMessage(b, c.willTopic, c.willTopicBytes, willPayload, c.willQos, c.willRetain);
-  }
-}
-
 /** The peer closed the connection or the socket failed: a network close, so the will goes out. */
 export function brokerClosed(b: Broker, conn: number): void {
-  closeSlot(b, conn, "connection closed by peer", true, false);
+  connectionLost(b, conn);
   storeCommit(b);
 }
 
@@ -136,20 +104,7 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
     if (flags === 10 && c.protocolLevel === PROTOCOL_LEVEL_31 && (type === PacketType.PUBREL || type === PacketType.SUBSCRIBE || type === PacketType.UNSUBSCRIBE)) flags = 2;
     const st = decodePacket(type, flags, c.reader.body, p);
     if (c.state === ConnState.NEW) {
-      if (type !== PacketType.CONNECT) {
-        closeConnection(b, conn, "first packet was " + packetName(type) + ", not CONNECT", false); // MQTT-3.1.0-1
-        return;
-      }
-      if (st === Status.UNSUPPORTED_PROTOCOL_LEVEL) {
-        sendBytes(b, conn, encodeConnack(false, ConnackCode.BAD_PROTOCOL_VERSION)); // MQTT-3.1.2-2
-        closeConnection(b, conn, "unsupported protocol level " + p.protocolLevel, false);
-        return;
-      }
-      if (st !== Status.OK) {
-        closeConnection(b, conn, "malformed CONNECT (" + statusReason(st) + ")", false); // MQTT-3.1.4-1
-        return;
-      }
-      handleConnect(b, conn, p, closeConnection);
+      handleFirstPacket(b, conn, type, st, p);
     } else {
       if (st !== Status.OK) {
         closeConnection(b, conn, "malformed " + packetName(type) + " (" + statusReason(st) + ")", true);
@@ -162,40 +117,26 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
 }
 
 function dispatch(b: Broker, conn: number, type: number): void {
-  const c = b.conns[conn];
   const p = b.packet;
-  const s = b.sessions[c.session];
   switch (type) {
-    case PacketType.PUBLISH: {
-      const result = handlePublish(b, c, conn, p);
-      if (result === PublishResult.TOPIC_TOO_LONG) {
-        closeConnection(b, conn, "topic longer than " + b.limits.maxTopicLength + " bytes", true);
-      } else if (result === PublishResult.RETAIN_UNAVAILABLE) {
-        closeConnection(b, conn, "retained message while retain_available is false", true);
-      } else if (result === PublishResult.TOO_MANY_QOS2) {
-        closeConnection(b, conn, "more than " + b.limits.maxInboundQos2 + " QoS 2 messages awaiting PUBREL", true);
-      }
-      return;
-    }
+    case PacketType.PUBLISH:
+      return handlePublish(b, conn, p);
     case PacketType.PUBACK:
-      return handlePuback(b, s, p.packetId);
+      return handlePuback(b, conn, p);
     case PacketType.PUBREC:
-      return handlePubrec(b, s, p.packetId);
+      return handlePubrec(b, conn, p);
     case PacketType.PUBREL:
-      return handlePubrel(b, s, conn, p.packetId);
+      return handlePubrel(b, conn, p);
     case PacketType.PUBCOMP:
-      return handlePubcomp(b, s, p.packetId);
+      return handlePubcomp(b, conn, p);
     case PacketType.SUBSCRIBE:
-      return handleSubscribe(b, c, conn, p);
+      return handleSubscribe(b, conn, p);
     case PacketType.UNSUBSCRIBE:
-      return handleUnsubscribe(b, c, conn, p);
+      return handleUnsubscribe(b, conn, p);
     case PacketType.PINGREQ:
-      sendBytes(b, conn, encodeEmpty(PacketType.PINGRESP)); // MQTT-3.12.4-1
-      return;
+      return handlePingreq(b, conn);
     case PacketType.DISCONNECT:
-      c.hasWill = false; // MQTT-3.14.4-3
-      closeConnection(b, conn, "client sent DISCONNECT", false);
-      return;
+      return handleDisconnect(b, conn);
     case PacketType.CONNECT:
       closeConnection(b, conn, "second CONNECT", true); // MQTT-3.1.0-2
       return;
@@ -249,9 +190,9 @@ export function brokerShutdown(b: Broker): void {
   storeCommit(b);
 }
 
-/** Publishes a message from the broker itself ($SYS, bridges), as if a client had. */
+/** Publishes a message from the broker itself, as if a client had. */
 export function brokerPublish(b: Broker, topic: string, payload: Bytes, qos: number, retain: boolean): void {
-  publishMessage(b, topic, utf8Encode(topic), payload, qos, retain);
+  publishFromBroker(b, topic, payload, qos, retain);
   storeCommit(b);
 }
 

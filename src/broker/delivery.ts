@@ -1,18 +1,21 @@
-import { Bytes, EMPTY_BYTES, bytesLength } from "../bytes/bytes";
+import { Bytes, bytesLength } from "../bytes/bytes";
 import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
 import { LogLevel } from "../platform";
 import { storeFor } from "./persist";
-import { Broker, FlowState, Message, Session } from "./state";
+import { Flight, Message, flightFromQueue, flightStart, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
+import { Broker, FlowState, Session } from "./state";
 
 /**
  * Outbound message flows to one session (§4.3, §4.4, §4.6): a bounded in-flight window
  * (SRV-OPS-11) in send order, and a bounded FIFO behind it that also holds messages while
- * a CleanSession = 0 client is offline (MQTT-3.1.2-5).
+ * a CleanSession = 0 client is offline (MQTT-3.1.2-5). The state and its transitions are the
+ * QoS engine's (src/qos/flows.ts); this file adds what a broker session needs around them:
+ * the store reports, b.changes, the encoding and the writes. The acknowledgements are
+ * handled in handlers/pubflow.ts.
  */
 
-/** Placeholder kept in free queue and flight slots so no reference outlives its use. */
-export const NO_MESSAGE: Message = { topic: "", topicBytes: EMPTY_BYTES, payload: EMPTY_BYTES, qos: 0 };
+export { NO_MESSAGE } from "../qos/flows";
 
 /** Every write to a connection goes through here (so bytes sent are counted once). */
 export function sendBytes(b: Broker, conn: number, data: Bytes): void {
@@ -44,38 +47,16 @@ export function clientIdOf(b: Broker, conn: number): string {
   return session >= 0 ? b.sessions[session].clientId : "<unknown>";
 }
 
-function packetIdInUse(s: Session, id: number): boolean {
-  for (let i = 0; i < s.flightCount; i++) if (s.flights[i].packetId === id) return true;
-  return false;
-}
-
-/** A packet id not used by any outbound flow of this session (MQTT-2.3.1-4). */
-function nextPacketId(s: Session): number {
-  for (;;) {
-    const id = s.nextPacketId;
-    s.nextPacketId = id === 65535 ? 1 : id + 1;
-    if (!packetIdInUse(s, id)) return id;
-  }
-}
-
 function startFlight(b: Broker, s: Session, seq: number, m: Message, qos: number, retain: boolean): void {
-  const id = nextPacketId(s);
-  let f = s.flights[s.flightCount];
-  if (f === undefined) {
-    f = { seq: 0, packetId: 0, state: 0, qos: 0, retain: false, message: NO_MESSAGE };
-    s.flights[s.flightCount] = f;
-  }
-  f.seq = seq;
-  f.packetId = id;
-  f.state = FlowState.AWAIT_ACK;
-  f.qos = qos;
-  f.retain = retain;
-  f.message = m;
-  s.flightCount++;
+  sendFlight(b, s, flightStart(s, packetIdNext(s), seq, m, qos, retain));
+}
+
+/** A flight just started: reported to the store, then its PUBLISH sent. */
+function sendFlight(b: Broker, s: Session, f: Flight): void {
   b.changes++;
   const st = storeFor(b, s);
-  if (st !== undefined) st.messageSent(s.clientId, seq, id);
-  sendBytes(b, s.conn, encodePublish(m.topicBytes, m.payload, qos, false, retain, id));
+  if (st !== undefined) st.messageSent(s.clientId, f.seq, f.packetId);
+  sendBytes(b, s.conn, encodePublish(f.message.topicBytes, f.message.payload, f.qos, false, f.retain, f.packetId));
   b.stats.messagesSent++;
 }
 
@@ -99,16 +80,9 @@ function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean
     dropped(b, s, s.queue[s.queueHead]);
     const st = storeFor(b, s);
     if (st !== undefined) st.messageDelete(s.clientId, s.queueSeq[s.queueHead]);
-    s.queue[s.queueHead] = NO_MESSAGE;
-    s.queueHead = (s.queueHead + 1) % capacity;
-    s.queueCount--;
+    queueDropOldest(s, capacity);
   }
-  const at = (s.queueHead + s.queueCount) % capacity;
-  s.queue[at] = m;
-  s.queueQos[at] = qos;
-  s.queueRetain[at] = retain;
-  s.queueSeq[at] = admit(b, s, m, qos, retain);
-  s.queueCount++;
+  queueAdd(s, capacity, admit(b, s, m, qos, retain), m, qos, retain);
   b.changes++;
 }
 
@@ -126,44 +100,17 @@ function dropped(b: Broker, s: Session, m: Message): void {
  * Call in sequence order per session. Returns false when it no longer fits the limits.
  */
 export function restoreOutbound(b: Broker, s: Session, seq: number, m: Message, qos: number, retain: boolean, packetId: number, state: number): boolean {
-  if (seq >= s.nextSeq) s.nextSeq = seq + 1;
-  if (state !== 0 && s.flightCount < b.limits.maxInflight && !packetIdInUse(s, packetId)) {
-    let f = s.flights[s.flightCount];
-    if (f === undefined) {
-      f = { seq: 0, packetId: 0, state: 0, qos: 0, retain: false, message: NO_MESSAGE };
-      s.flights[s.flightCount] = f;
-    }
-    f.seq = seq;
-    f.packetId = packetId;
-    f.state = state;
-    f.qos = qos;
-    f.retain = retain;
-    f.message = m;
-    s.flightCount++;
-    if (packetId >= s.nextPacketId) s.nextPacketId = packetId === 65535 ? 1 : packetId + 1;
-    b.changes++;
-    return true;
-  }
-  if (state === FlowState.AWAIT_PUBCOMP || s.queueCount >= b.limits.maxQueued) return false;
-  const at = (s.queueHead + s.queueCount) % b.limits.maxQueued;
-  s.queue[at] = m;
-  s.queueQos[at] = qos;
-  s.queueRetain[at] = retain;
-  s.queueSeq[at] = seq;
-  s.queueCount++;
+  if (!flowsRestore(s, b.limits.maxInflight, b.limits.maxQueued, seq, m, qos, retain, packetId, state)) return false;
   b.changes++;
   return true;
 }
 
 /**
- * Puts an inbound QoS 2 packet id that got PUBREC (and awaits PUBREL) back into a session at
- * start-up. False when the id is 0, already known, or the session has maxInboundQos2 of them.
+ * Puts an inbound QoS 2 packet id read back from a store into a session at start-up (it got
+ * PUBREC, PUBREL has not come). Returns false when it is 0, a duplicate, or past maxInboundQos2.
  */
 export function restoreInbound(b: Broker, s: Session, packetId: number): boolean {
-  if (packetId === 0 || s.inboundCount >= b.limits.maxInboundQos2) return false;
-  for (let i = 0; i < s.inboundCount; i++) if (s.inboundIds[i] === packetId) return false;
-  s.inboundIds[s.inboundCount] = packetId;
-  s.inboundCount++;
+  if (!inboundAdd(s, packetId, b.limits.maxInboundQos2)) return false;
   b.changes++;
   return true;
 }
@@ -175,7 +122,7 @@ export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number,
     if (s.conn >= 0) sendQos0(b, s.conn, encodePublish(m.topicBytes, m.payload, 0, false, retain, 0));
     return; // SRV-IMPL-7: QoS 0 is not queued for offline sessions
   }
-  if (s.conn >= 0 && s.queueCount === 0 && s.flightCount < b.limits.maxInflight) {
+  if (s.conn >= 0 && flowsCanSend(s, b.limits.maxInflight)) {
     startFlight(b, s, admit(b, s, m, qos, retain), m, qos, retain);
   } else {
     enqueue(b, s, m, qos, retain);
@@ -184,14 +131,8 @@ export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number,
 
 /** Moves queued messages into the in-flight window while there is room (SRV-OPS-8). */
 export function pumpQueue(b: Broker, s: Session): void {
-  const capacity = b.limits.maxQueued;
   while (s.conn >= 0 && s.queueCount > 0 && s.flightCount < b.limits.maxInflight) {
-    const at = s.queueHead;
-    const m = s.queue[at];
-    s.queue[at] = NO_MESSAGE;
-    s.queueHead = (at + 1) % capacity;
-    s.queueCount--;
-    startFlight(b, s, s.queueSeq[at], m, s.queueQos[at], s.queueRetain[at]);
+    sendFlight(b, s, flightFromQueue(s, b.limits.maxQueued, packetIdNext(s)));
   }
   if (s.queueCount === 0) s.queueDropped = 0;
 }
@@ -206,70 +147,4 @@ export function resendFlights(b: Broker, s: Session): void {
       sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, f.packetId));
     }
   }
-}
-
-function findFlight(s: Session, id: number): number {
-  for (let i = 0; i < s.flightCount; i++) if (s.flights[i].packetId === id) return i;
-  return -1;
-}
-
-function removeFlight(b: Broker, s: Session, index: number): void {
-  const f = s.flights[index];
-  const st = storeFor(b, s);
-  if (st !== undefined) st.messageDelete(s.clientId, f.seq);
-  for (let i = index; i < s.flightCount - 1; i++) s.flights[i] = s.flights[i + 1];
-  s.flightCount--;
-  f.message = NO_MESSAGE;
-  s.flights[s.flightCount] = f;
-}
-
-/** Clears every outbound flow and queued message (a clean session ends or is replaced). */
-export function clearFlows(s: Session): void {
-  for (let i = 0; i < s.flightCount; i++) s.flights[i].message = NO_MESSAGE;
-  s.flightCount = 0;
-  for (let i = 0; i < s.queue.length; i++) s.queue[i] = NO_MESSAGE;
-  s.queueHead = 0;
-  s.queueCount = 0;
-  s.queueDropped = 0;
-  s.inboundCount = 0;
-}
-
-/** PUBACK ends a QoS 1 flow (SRV-PUB-8); unknown ids are ignored (SRV-ENC-13). */
-export function handlePuback(b: Broker, s: Session, id: number): void {
-  const i = findFlight(s, id);
-  if (i < 0 || s.flights[i].qos !== 1) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBACK for unknown packet id " + id + ".");
-    return;
-  }
-  removeFlight(b, s, i);
-  b.changes++;
-  pumpQueue(b, s);
-}
-
-/** PUBREC moves a QoS 2 flow to the PUBREL stage (MQTT-4.3.3-1, SRV-PUB-9). */
-export function handlePubrec(b: Broker, s: Session, id: number): void {
-  const i = findFlight(s, id);
-  if (i < 0 || s.flights[i].qos !== 2) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBREC for unknown packet id " + id + ".");
-    return;
-  }
-  const f = s.flights[i];
-  f.state = FlowState.AWAIT_PUBCOMP;
-  b.changes++;
-  const st = storeFor(b, s);
-  if (st !== undefined) st.messageReleased(s.clientId, f.seq);
-  f.message = NO_MESSAGE;
-  sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, id));
-}
-
-/** PUBCOMP ends a QoS 2 flow (SRV-PUB-11). */
-export function handlePubcomp(b: Broker, s: Session, id: number): void {
-  const i = findFlight(s, id);
-  if (i < 0 || s.flights[i].state !== FlowState.AWAIT_PUBCOMP) {
-    b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent PUBCOMP for unknown packet id " + id + ".");
-    return;
-  }
-  removeFlight(b, s, i);
-  b.changes++;
-  pumpQueue(b, s);
 }

@@ -1,21 +1,16 @@
-import { Bytes, bytesCopy, bytesLength } from "../bytes/bytes";
-import { PacketType } from "../codec/constants";
-import { encodeAck, encodePublish } from "../codec/encode";
+import { Bytes, bytesCopy, bytesLength, utf8Encode } from "../bytes/bytes";
+import { encodePublish } from "../codec/encode";
 import { Packet } from "../codec/packet";
-import { Access, LogLevel } from "../platform";
-import { deliver, sendQos0, sendBytes } from "./delivery";
-import { storeFor } from "./persist";
+import { Access } from "../platform";
+import { deliver, sendQos0 } from "./delivery";
 import { retainedStore } from "./retained";
-import { Broker, Conn, Message, ORIGIN_BROKER, Session } from "./state";
+import { Broker, Conn, Message, ORIGIN_BROKER } from "./state";
 import { subscriptionMatch } from "./subscriptions";
 
-/** What became of an inbound PUBLISH; anything but ACCEPTED closes the connection. */
-export const enum PublishResult {
-  ACCEPTED = 0,
-  TOPIC_TOO_LONG = 1,
-  RETAIN_UNAVAILABLE = 2,
-  TOO_MANY_QOS2 = 3,
-}
+/**
+ * Publishing a message the broker accepted: one entry point per publisher (a client's
+ * PUBLISH, a will, the broker itself, a bridge), all on one path: retain, route, extension.
+ */
 
 /**
  * Routes a message to every session with a matching subscription (MQTT-4.5.0-1), once per
@@ -26,7 +21,7 @@ export const enum PublishResult {
  * flag as published; then the extension (bridges) sees the message. origin: see
  * BrokerExtension.message.
  */
-export function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
+function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
   const count = subscriptionMatch(b, topic);
   let qos0Bytes: Bytes | undefined = undefined;
   let kept: Message | undefined = undefined;
@@ -61,7 +56,7 @@ export function route(b: Broker, topic: string, topicBytes: Bytes, payload: Byte
   if (b.extension !== undefined) b.extension.message(topic, topicBytes, payload, qos, retainFlag, origin);
 }
 
-/** Applies RETAIN = 1 (MQTT-3.3.1-5, -7, -10, -11) for a message the broker accepted. */
+/** Applies RETAIN = 1 (MQTT-3.3.1-5, MQTT-3.3.1-7, MQTT-3.3.1-10, MQTT-3.3.1-11) for a message the broker accepted. */
 function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number): void {
   retainedStore(b, {
     topic: topic,
@@ -72,86 +67,30 @@ function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos
 }
 
 /**
- * Publishes a message on behalf of the broker itself or a connection's will: the same
- * path as an accepted PUBLISH (SRV-CON-3).
+ * The one path of a message the broker accepted, whoever published it (SRV-CON-3): the
+ * retained store when RETAIN = 1, then routing. origin: see BrokerExtension.message.
  */
-export function publishMessage(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean): void {
-  publishFrom(b, topic, topicBytes, payload, qos, retainFlag, ORIGIN_BROKER);
-}
-
-/** publishMessage for a message that came from elsewhere (a bridge): origin as in BrokerExtension.message. */
-export function publishFrom(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
+function publishAccepted(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
   if (retainFlag && b.limits.retainAvailable) retain(b, topic, topicBytes, payload, qos);
   route(b, topic, topicBytes, payload, qos, retainFlag, origin);
 }
 
-function inboundIndex(s: Session, id: number): number {
-  for (let i = 0; i < s.inboundCount; i++) if (s.inboundIds[i] === id) return i;
-  return -1;
+/** A client's PUBLISH that passed the checks of handlers/publish.ts; conn is its origin. */
+export function publishFromClient(b: Broker, conn: number, p: Packet): void {
+  publishAccepted(b, p.topic, p.topicBytes, p.payload, p.qos, p.retain, conn);
 }
 
-/** Handles an inbound PUBLISH from a connected client (§3.3, §4.3 receiver side). */
-export function handlePublish(b: Broker, c: Conn, conn: number, p: Packet): PublishResult {
-  const s = b.sessions[c.session];
-  if (bytesLength(p.topicBytes) > b.limits.maxTopicLength) return PublishResult.TOPIC_TOO_LONG;
-  if (p.retain && !b.limits.retainAvailable) return PublishResult.RETAIN_UNAVAILABLE;
-  if (p.qos === 2) {
-    // A PUBLISH repeated before PUBREL is acknowledged again but not routed again (MQTT-4.3.3-2).
-    if (inboundIndex(s, p.packetId) >= 0) {
-      sendBytes(b, conn, encodeAck(PacketType.PUBREC, p.packetId));
-      return PublishResult.ACCEPTED;
-    }
-    if (s.inboundCount >= b.limits.maxInboundQos2) return PublishResult.TOO_MANY_QOS2;
-  }
-  b.stats.messagesReceived++;
-  if (accept(b, s, p)) {
-    if (p.retain) retain(b, p.topic, p.topicBytes, p.payload, p.qos);
-    route(b, p.topic, p.topicBytes, p.payload, p.qos, p.retain, conn);
-  }
-  // Ownership is taken once routed; only then acknowledge (SRV-OPS-5).
-  if (p.qos === 1) {
-    sendBytes(b, conn, encodeAck(PacketType.PUBACK, p.packetId));
-  } else if (p.qos === 2) {
-    s.inboundIds[s.inboundCount] = p.packetId;
-    s.inboundCount++;
-    b.changes++;
-    const st = storeFor(b, s);
-    if (st !== undefined) st.inboundAdd(s.clientId, p.packetId);
-    sendBytes(b, conn, encodeAck(PacketType.PUBREC, p.packetId));
-  }
-  return PublishResult.ACCEPTED;
+/** The will of a connection that ended without DISCONNECT (MQTT-3.1.2-8), published by the broker. */
+export function publishWill(b: Broker, c: Conn, payload: Bytes): void {
+  publishAccepted(b, c.willTopic, c.willTopicBytes, payload, c.willQos, c.willRetain, ORIGIN_BROKER);
 }
 
-/** Policy checks whose failure is answered by "acknowledge and drop" (MQTT-3.3.5-2). */
-function accept(b: Broker, s: Session, p: Packet): boolean {
-  if (b.limits.messageSizeLimit > 0 && bytesLength(p.payload) > b.limits.messageSizeLimit) {
-    b.log.log(LogLevel.NOTICE, "Client " + s.clientId + " published " + bytesLength(p.payload) + " bytes to " + p.topic + ", over message_size_limit " + b.limits.messageSizeLimit + ": dropped.");
-    b.stats.messagesDropped++;
-    return false;
-  }
-  // Bridges may report their state under $SYS/broker/connection/ (mosquitto's notifications).
-  if (p.topic.charCodeAt(0) === 36 && p.topic.indexOf("$SYS") === 0 && !(s.bridge && p.topic.indexOf("$SYS/broker/connection/") === 0)) {
-    b.log.log(LogLevel.NOTICE, "Client " + s.clientId + " tried to publish to " + p.topic + ": $SYS is reserved for the broker, dropped.");
-    b.stats.messagesDropped++;
-    return false;
-  }
-  if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, p.topic, Access.WRITE)) {
-    b.log.log(LogLevel.NOTICE, "Denied PUBLISH from " + s.clientId + " to " + p.topic + " (not authorised): acknowledged and dropped.");
-    b.stats.messagesDropped++;
-    return false;
-  }
-  return true;
+/** A message of the broker itself ($SYS topics, brokerPublish). */
+export function publishFromBroker(b: Broker, topic: string, payload: Bytes, qos: number, retainFlag: boolean): void {
+  publishAccepted(b, topic, utf8Encode(topic), payload, qos, retainFlag, ORIGIN_BROKER);
 }
 
-/** PUBREL ends an inbound QoS 2 flow; PUBCOMP is sent even for unknown ids (SRV-PUB-10). */
-export function handlePubrel(b: Broker, s: Session, conn: number, id: number): void {
-  const i = inboundIndex(s, id);
-  if (i >= 0) {
-    s.inboundCount--;
-    s.inboundIds[i] = s.inboundIds[s.inboundCount];
-    b.changes++;
-    const st = storeFor(b, s);
-    if (st !== undefined) st.inboundDelete(s.clientId, id);
-  }
-  sendBytes(b, conn, encodeAck(PacketType.PUBCOMP, id));
+/** A message a bridge received from upstream or reports (its state); origin: the bridge's (bridgeOrigin). */
+export function publishFromBridge(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
+  publishAccepted(b, topic, topicBytes, payload, qos, retainFlag, origin);
 }

@@ -1,4 +1,4 @@
-import { clearFlows } from "./delivery";
+import { flowsClear } from "../qos/flows";
 import { storeFor } from "./persist";
 import { Broker, newSession } from "./state";
 import { subscriptionRemoveAll } from "./subscriptions";
@@ -46,7 +46,7 @@ export function sessionDiscard(b: Broker, slot: number): void {
   const st = storeFor(b, s);
   if (st !== undefined) st.sessionDelete(s.clientId);
   subscriptionRemoveAll(b, slot);
-  clearFlows(s);
+  flowsClear(s); // flights, queue and inbound QoS 2 ids
   delete b.sessionIndex["c" + s.clientId];
   s.used = false;
   s.clientId = "";

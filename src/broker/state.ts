@@ -3,14 +3,9 @@ import { FrameReader, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
 import { Limits } from "../limits";
 import { Clock, Log, Policy, Store, SubscriptionIndex, Transport } from "../platform";
-
-/** An application message kept by the broker (queued, in flight or retained). */
-export interface Message {
-  topic: string;
-  topicBytes: Bytes;
-  payload: Bytes;
-  qos: number;
-}
+import { Flows, Message, newFlows } from "../qos/flows";
+export { FlowState } from "../qos/flows";
+export type { Flight, Message } from "../qos/flows";
 
 export const enum ConnState {
   FREE = 0,
@@ -46,29 +41,12 @@ export interface Conn {
   droppedQos0: number;
 }
 
-export const enum FlowState {
-  /** PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2). */
-  AWAIT_ACK = 1,
-  /** PUBREL sent, waiting for PUBCOMP. */
-  AWAIT_PUBCOMP = 2,
-}
-
-/** An outbound QoS 1/2 message in the in-flight window. */
-export interface Flight {
-  /** Sequence number of the message in its session (the store's key). */
-  seq: number;
-  packetId: number;
-  state: number;
-  qos: number;
-  retain: boolean;
-  message: Message;
-}
-
 /**
- * Session state (SRV-OPS-4). In-flight, queued and inbound-QoS-2 lists are arrays with
- * explicit counts; they grow on demand up to the limits, never past them.
+ * Session state (SRV-OPS-4). The QoS flows (src/qos/flows.ts: in-flight window, queue,
+ * inbound QoS 2 ids) are tables with explicit counts; they grow on demand up to the limits,
+ * never past them.
  */
-export interface Session {
+export interface Session extends Flows {
   used: boolean;
   clientId: string;
   cleanSession: boolean;
@@ -77,22 +55,6 @@ export interface Session {
   /** Credentials of the last connection, for authorisation of deliveries while offline too. */
   hasUsername: boolean;
   username: string;
-  nextPacketId: number;
-  /** Next message sequence number (see Flight.seq). */
-  nextSeq: number;
-  flights: Flight[];
-  flightCount: number;
-  /** Ring buffer of messages waiting for the in-flight window or for the client to return. */
-  queue: Message[];
-  queueQos: number[];
-  queueRetain: boolean[];
-  queueSeq: number[];
-  queueHead: number;
-  queueCount: number;
-  queueDropped: number;
-  /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL. */
-  inboundIds: number[];
-  inboundCount: number;
   subscriptionCount: number;
   /** Scratch for routing: highest granted QoS among matching subscriptions, -1 if none. */
   matchQos: number;
@@ -217,31 +179,19 @@ export function newConn(maxPacketSize: number): Conn {
   };
 }
 
+/** A free session slot: the QoS flows record (newFlows) with the session fields added. */
 export function newSession(): Session {
-  return {
-    used: false,
-    clientId: "",
-    cleanSession: true,
-    conn: -1,
-    hasUsername: false,
-    username: "",
-    nextPacketId: 1,
-    nextSeq: 1,
-    flights: [],
-    flightCount: 0,
-    queue: [],
-    queueQos: [],
-    queueRetain: [],
-    queueSeq: [],
-    queueHead: 0,
-    queueCount: 0,
-    queueDropped: 0,
-    inboundIds: [],
-    inboundCount: 0,
-    subscriptionCount: 0,
-    matchQos: -1,
-    bridge: false,
-  };
+  const s = newFlows() as Session;
+  s.used = false;
+  s.clientId = "";
+  s.cleanSession = true;
+  s.conn = -1;
+  s.hasUsername = false;
+  s.username = "";
+  s.subscriptionCount = 0;
+  s.matchQos = -1;
+  s.bridge = false;
+  return s;
 }
 
 export function newBrokerState(limits: Limits, transport: Transport, clock: Clock, log: Log): Broker {

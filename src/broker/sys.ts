@@ -1,5 +1,5 @@
 import { utf8Encode } from "../bytes/bytes";
-import { publishMessage } from "./publish";
+import { publishFromBroker } from "./publish";
 import { Broker } from "./state";
 
 /**
@@ -9,7 +9,7 @@ import { Broker } from "./state";
  */
 
 function put(b: Broker, topic: string, value: string): void {
-  publishMessage(b, topic, utf8Encode(topic), utf8Encode(value), 0, true);
+  publishFromBroker(b, topic, utf8Encode(value), 0, true);
 }
 
 function countPersistent(b: Broker): number {

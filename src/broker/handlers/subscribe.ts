@@ -1,12 +1,12 @@
-import { PacketType, SUBACK_FAILURE } from "../codec/constants";
-import { encodeAck, encodeSuback } from "../codec/encode";
-import { Packet } from "../codec/packet";
-import { Access, LogLevel } from "../platform";
-import { isValidFilter, topicMatches } from "../topics/topic";
-import { utf8Length } from "../bytes/bytes";
-import { deliver, sendBytes } from "./delivery";
-import { Broker, Conn, Session } from "./state";
-import { SubResult, subscriptionAdd, subscriptionRemove } from "./subscriptions";
+import { PacketType, SUBACK_FAILURE } from "../../codec/constants";
+import { encodeAck, encodeSuback } from "../../codec/encode";
+import { Packet } from "../../codec/packet";
+import { Access, LogLevel } from "../../platform";
+import { isValidFilter, topicMatches } from "../../topics/topic";
+import { utf8Length } from "../../bytes/bytes";
+import { deliver, sendBytes } from "../delivery";
+import { Broker, Session } from "../state";
+import { SubResult, subscriptionAdd, subscriptionRemove } from "../subscriptions";
 
 /** Highest QoS the broker grants (SRV-IMPL-17). */
 const MAX_GRANTED_QOS = 2;
@@ -16,7 +16,8 @@ const MAX_GRANTED_QOS = 2;
  * per filter (MQTT-3.8.4-5), then the retained messages of each new or replaced
  * subscription with RETAIN = 1 (MQTT-3.3.1-6, MQTT-3.3.1-8, MQTT-3.8.4-3).
  */
-export function handleSubscribe(b: Broker, c: Conn, conn: number, p: Packet): void {
+export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
+  const c = b.conns[conn];
   const s = b.sessions[c.session];
   const codes = b.codes;
   for (let i = 0; i < p.count; i++) {
@@ -61,8 +62,9 @@ function sendRetained(b: Broker, sessionSlot: number, s: Session, filter: string
   }
 }
 
-/** UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, -5). */
-export function handleUnsubscribe(b: Broker, c: Conn, conn: number, p: Packet): void {
-  for (let i = 0; i < p.count; i++) subscriptionRemove(b, c.session, p.filters[i]);
+/** UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, MQTT-3.10.4-5). */
+export function handleUnsubscribe(b: Broker, conn: number, p: Packet): void {
+  const slot = b.conns[conn].session;
+  for (let i = 0; i < p.count; i++) subscriptionRemove(b, slot, p.filters[i]);
   sendBytes(b, conn, encodeAck(PacketType.UNSUBACK, p.packetId));
 }

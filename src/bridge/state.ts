@@ -1,0 +1,143 @@
+import { Bytes, utf8Encode } from "../bytes/bytes";
+import { FrameReader, newFrameReader } from "../codec/frameReader";
+import { Packet, newPacket } from "../codec/packet";
+import { publishFromBridge } from "../broker/publish";
+import { Broker, ORIGIN_BROKER } from "../broker/state";
+import { Flows, newFlows, packetIdNext } from "../qos/flows";
+import { BridgeConfig } from "./config";
+
+/**
+ * The state of the bridges (one Bridge record each, its QoS flows with the upstream included)
+ * and the helpers the link and the flows share: logging, sending, local notifications, ids.
+ */
+
+/** The outbound connections, implemented by a target (a TCP socket per bridge on Node). */
+export interface BridgeLink {
+  /**
+   * Opens the connection of bridge `bridge`. The target then calls bridgeLinkUp once connected,
+   * bridgeLinkData for every chunk received and bridgeLinkDown when it closes or fails (a
+   * failure to connect included). Calls may come later, never from inside open().
+   */
+  open(bridge: number, host: string, port: number): void;
+  /** Queues bytes for sending; the Bytes value is never modified afterwards. */
+  write(bridge: number, data: Bytes): void;
+  /**
+   * Flushes what was written and closes. After this call the target reports nothing more for
+   * that connection (a later open() starts a new one).
+   */
+  close(bridge: number): void;
+}
+
+
+
+export const enum LinkState {
+  /** Not running (start_type once after a failure, or shut down). */
+  STOPPED = 0,
+  /** Waiting for the next attempt (Bridge.since is its time). */
+  WAITING = 1,
+  /** The target is opening the connection. */
+  OPENING = 2,
+  /** CONNECT sent, waiting for CONNACK. */
+  CONNECTING = 3,
+  CONNECTED = 4,
+}
+
+export const LINK_STATE_NAMES = ["stopped", "waiting", "opening", "connecting", "connected"];
+
+export interface BridgeStats {
+  /** Messages published upstream (first sends only). */
+  sent: number;
+  /** Messages from upstream published locally. */
+  received: number;
+  /** QoS 0 messages dropped while not connected. */
+  droppedQos0: number;
+  /** QoS 1/2 messages dropped because the queue was full. */
+  droppedQueueFull: number;
+  /** Successful connections (CONNACK 0). */
+  connects: number;
+}
+
+/** One bridge; its QoS flows with the upstream (src/qos/flows.ts) are in the record itself. */
+export interface Bridge extends Flows {
+  config: BridgeConfig;
+  index: number;
+  /** In-flight window: config.maxInflight, kept below the 65,535 packet ids. */
+  window: number;
+  /** Origin of the messages this bridge publishes locally (see BrokerExtension.message). */
+  origin: number;
+  notificationTopic: string;
+  state: number;
+  /** WAITING: time of the next attempt; OPENING, CONNECTING: when the attempt began. */
+  since: number;
+  delayMs: number;
+  /** The upstream answered CONNACK 1 to level 0x84: plain client from now on. */
+  privateRefused: boolean;
+  reader: FrameReader;
+  packet: Packet;
+  lastSentAt: number;
+  /** When the outstanding PINGREQ was sent, -1 when none is. */
+  pingSentAt: number;
+  /** Packet ids of the SUBSCRIBE / UNSUBSCRIBE awaiting an answer, 0 = none. */
+  subscribeId: number;
+  unsubscribeId: number;
+  stats: BridgeStats;
+}
+
+export interface Bridges {
+  broker: Broker;
+  link: BridgeLink;
+  list: Bridge[];
+  count: number;
+}
+
+export const ONE = utf8Encode("1");
+export const ZERO = utf8Encode("0");
+
+/** Origin value of bridge i's messages: below ORIGIN_BROKER, one per bridge. */
+export function bridgeOrigin(index: number): number {
+  return ORIGIN_BROKER - 1 - index;
+}
+
+/** A bridge: the QoS flows record (newFlows) with the bridge fields added. */
+export function newBridge(config: BridgeConfig, index: number, maxPacketSize: number): Bridge {
+  const br = newFlows() as Bridge;
+  br.config = config;
+  br.index = index;
+  br.window = config.maxInflight < 1 ? 1 : config.maxInflight > 65000 ? 65000 : config.maxInflight;
+  br.origin = bridgeOrigin(index);
+  br.notificationTopic = config.notificationTopic !== "" ? config.notificationTopic : "$SYS/broker/connection/" + config.clientId + "/state";
+  br.state = LinkState.WAITING;
+  br.since = 0;
+  br.delayMs = config.restartBase * 1000;
+  br.privateRefused = false;
+  br.reader = newFrameReader(maxPacketSize);
+  br.packet = newPacket();
+  br.lastSentAt = 0;
+  br.pingSentAt = -1;
+  br.subscribeId = 0;
+  br.unsubscribeId = 0;
+  br.stats = { sent: 0, received: 0, droppedQos0: 0, droppedQueueFull: 0, connects: 0 };
+  return br;
+}
+
+export function log(set: Bridges, level: number, br: Bridge, message: string): void {
+  set.broker.log.log(level, "Bridge " + br.config.name + ": " + message);
+}
+
+export function notifyLocal(set: Bridges, br: Bridge, value: Bytes): void {
+  if (!br.config.notifications) return;
+  publishFromBridge(set.broker, br.notificationTopic, utf8Encode(br.notificationTopic), value, 1, true, br.origin);
+}
+
+export function send(set: Bridges, br: Bridge, data: Bytes): void {
+  br.lastSentAt = set.broker.clock.now();
+  set.link.write(br.index, data);
+}
+
+/** An id no outstanding flow of this bridge uses (MQTT-2.3.1-2), SUBSCRIBE and UNSUBSCRIBE included. */
+export function nextPacketId(br: Bridge): number {
+  for (;;) {
+    const id = packetIdNext(br);
+    if (id !== br.subscribeId && id !== br.unsubscribeId) return id;
+  }
+}

@@ -1,0 +1,180 @@
+import { bytesCopy, bytesLength, utf8Encode, utf8Length } from "../../bytes/bytes";
+import { ConnackCode, packetName, PROTOCOL_LEVEL_31, PacketType } from "../../codec/constants";
+import { encodeConnack } from "../../codec/encode";
+import { Packet } from "../../codec/packet";
+import { statusReason, Status } from "../../codec/status";
+import { Access, LogLevel } from "../../platform";
+import { pumpQueue, resendFlights, sendBytes } from "../delivery";
+import { closeConnection } from "../lifecycle";
+import { sessionCreate, sessionDiscard, sessionFind } from "../sessions";
+import { Broker, ConnState, Session } from "../state";
+
+/**
+ * CONNECT (§3.1, SRV-CON-8) on a new connection, as named steps: check the first packet,
+ * validate the client id, authenticate, take over a connected session, set up the session,
+ * keep the will, answer CONNACK and resend what the session holds.
+ */
+
+/** MQTT 3.1 limits client ids to 23 characters and forbids empty ones (SRV-V31-2). */
+const MAX_CLIENT_ID_31 = 23;
+
+/**
+ * The first packet of a connection, decoded with status st. Anything but a valid CONNECT
+ * closes the connection; a valid one is handled by handleConnect.
+ */
+export function handleFirstPacket(b: Broker, conn: number, type: number, st: number, p: Packet): void {
+  if (type !== PacketType.CONNECT) {
+    closeConnection(b, conn, "first packet was " + packetName(type) + ", not CONNECT", false); // MQTT-3.1.0-1
+    return;
+  }
+  if (st === Status.UNSUPPORTED_PROTOCOL_LEVEL) {
+    sendBytes(b, conn, encodeConnack(false, ConnackCode.BAD_PROTOCOL_VERSION)); // MQTT-3.1.2-2
+    closeConnection(b, conn, "unsupported protocol level " + p.protocolLevel, false);
+    return;
+  }
+  if (st !== Status.OK) {
+    closeConnection(b, conn, "malformed CONNECT (" + statusReason(st) + ")", false); // MQTT-3.1.4-1
+    return;
+  }
+  handleConnect(b, conn, p);
+}
+
+/**
+ * A valid CONNECT on a new connection, after the checks of the codec (SRV-CON-8 steps 5-8):
+ * client id policy, credentials, takeover, session, will, CONNACK, resend.
+ */
+export function handleConnect(b: Broker, conn: number, p: Packet): void {
+  const c = b.conns[conn];
+  // Level 0x83/0x84 (bit 7 set) marks a broker bridging to us (SRV-V31-11, our choice, as
+  // mosquitto): level 3/4 rules otherwise, plus the bridge treatment of Session.bridge.
+  const bridge = p.protocolLevel >= 128;
+  if (bridge) p.protocolLevel -= 128;
+  const clientId = validateClientId(b, conn, p);
+  if (clientId === "") return;
+  // use_identity_as_username: the transport vouched for a user name (a verified client
+  // certificate). It replaces the CONNECT's, and no password is checked (as in mosquitto).
+  const hasIdentity = c.identity !== "";
+  const hasUsername = hasIdentity || p.hasUsername;
+  const username = hasIdentity ? c.identity : p.username;
+  if (!authenticate(b, conn, p, clientId, hasIdentity)) return;
+  let slot = takeOver(b, clientId);
+  const sessionPresent = slot >= 0 && !p.cleanSession; // MQTT-3.2.2-2 (an empty stored session counts, SRV-CON-10)
+  slot = setUpSession(b, conn, p, clientId, slot);
+  if (slot < 0) return;
+  const s = b.sessions[slot];
+  s.conn = conn;
+  s.bridge = bridge;
+  s.hasUsername = hasUsername;
+  s.username = username;
+  c.state = ConnState.CONNECTED;
+  c.session = slot;
+  c.protocolLevel = p.protocolLevel;
+  c.keepAliveMs = p.keepAlive * 1000;
+  keepWill(b, conn, p, s);
+  b.log.log(
+    LogLevel.NOTICE,
+    "New client connected from " + c.peer + " as " + clientId + " (p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + (bridge ? ", bridge" : "") + ").",
+  );
+  // MQTT 3.1 has no Session Present bit (SRV-V31-3).
+  sendBytes(b, conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));
+  if (sessionPresent) {
+    resendFlights(b, s); // MQTT-4.4.0-1
+    pumpQueue(b, s); // SRV-OPS-8
+  }
+}
+
+/**
+ * Refuses a CONNECT with a non-zero return code: CONNACK with Session Present 0
+ * (MQTT-3.2.2-4), then close (MQTT-3.2.2-5).
+ */
+function refuseConnect(b: Broker, conn: number, code: number, reason: string): void {
+  sendBytes(b, conn, encodeConnack(false, code));
+  closeConnection(b, conn, reason, false);
+}
+
+/** The client id to use (one generated for an empty id where allowed), or "" when the CONNECT was refused. */
+function validateClientId(b: Broker, conn: number, p: Packet): string {
+  const idLength = utf8Length(p.clientId);
+  if (idLength === 0) {
+    if (p.protocolLevel === PROTOCOL_LEVEL_31) {
+      refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, "empty client id is not allowed in MQTT 3.1"); // SRV-V31-2
+      return "";
+    }
+    if (!p.cleanSession) {
+      refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, "empty client id with clean session 0"); // MQTT-3.1.3-8
+      return "";
+    }
+    return generateClientId(b);
+  }
+  if (idLength > b.limits.maxClientIdLength || (p.protocolLevel === PROTOCOL_LEVEL_31 && idLength > MAX_CLIENT_ID_31)) {
+    refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, "client id longer than " + (p.protocolLevel === PROTOCOL_LEVEL_31 ? MAX_CLIENT_ID_31 : b.limits.maxClientIdLength) + " bytes"); // MQTT-3.1.3-9
+    return "";
+  }
+  return p.clientId;
+}
+
+function generateClientId(b: Broker): string {
+  for (;;) {
+    b.autoIdCounter++;
+    const id = "auto-" + b.autoIdCounter + "-" + Math.floor(Math.random() * 1000000000);
+    if (sessionFind(b, id) < 0) return id; // MQTT-3.1.3-6: unique
+  }
+}
+
+/** SRV-CON-7: credentials; false when the CONNECT was refused. */
+function authenticate(b: Broker, conn: number, p: Packet, clientId: string, hasIdentity: boolean): boolean {
+  if (b.policy === undefined) return true;
+  const code = hasIdentity ? ConnackCode.ACCEPTED : b.policy.authenticate(clientId, p.hasUsername, p.username, p.hasPassword, p.password);
+  if (code === ConnackCode.ACCEPTED) return true;
+  const why = code === ConnackCode.BAD_USERNAME_OR_PASSWORD ? "bad user name or password" : "not authorised";
+  b.log.log(LogLevel.NOTICE, "Client " + clientId + " from " + b.conns[conn].peer + " refused: " + why + " (CONNACK " + code + ").");
+  refuseConnect(b, conn, code, why);
+  return false;
+}
+
+/** Closes the connection that has the session now, if any; returns the session's slot or -1. */
+function takeOver(b: Broker, clientId: string): number {
+  const slot = sessionFind(b, clientId);
+  if (slot < 0 || b.sessions[slot].conn < 0) return slot;
+  // MQTT-3.1.4-2: the older connection goes, as a network close (its will is published).
+  const old = b.sessions[slot].conn;
+  b.log.log(LogLevel.NOTICE, "Client " + clientId + " already connected, closing old connection.");
+  closeConnection(b, old, "session taken over by a new connection", true);
+  return sessionFind(b, clientId); // a clean session ended with its connection
+}
+
+/** Resumes the stored session or starts a new one; -1 when the CONNECT was refused (table full). */
+function setUpSession(b: Broker, conn: number, p: Packet, clientId: string, slot: number): number {
+  if (slot >= 0 && p.cleanSession) {
+    sessionDiscard(b, slot); // MQTT-3.1.2-6
+    slot = -1;
+  }
+  if (slot >= 0) {
+    b.sessions[slot].cleanSession = false;
+    return slot;
+  }
+  slot = sessionCreate(b, clientId, p.cleanSession);
+  if (slot < 0) {
+    b.log.log(LogLevel.WARNING, "Session table full (" + b.limits.maxSessions + "): refusing client " + clientId + " from " + b.conns[conn].peer + " (CONNACK 3).");
+    refuseConnect(b, conn, ConnackCode.SERVER_UNAVAILABLE, "session table full"); // SRV-IMPL-19
+  }
+  return slot;
+}
+
+/** Keeps the will of the CONNECT for the end of the connection (MQTT-3.1.2-8), if the client may publish it. */
+function keepWill(b: Broker, conn: number, p: Packet, s: Session): void {
+  const c = b.conns[conn];
+  c.hasWill = p.willFlag; // MQTT-3.1.2-8
+  if (p.willFlag && b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, p.willTopic, Access.WRITE)) {
+    // As mosquitto: the connection is accepted, but a will it may not publish is dropped.
+    b.log.log(LogLevel.NOTICE, "Client " + s.clientId + " may not publish its will on " + p.willTopic + ": will dropped.");
+    c.hasWill = false;
+  }
+  if (c.hasWill) {
+    c.willTopic = p.willTopic;
+    c.willTopicBytes = utf8Encode(p.willTopic);
+    c.willPayload = bytesCopy(p.willPayload, 0, bytesLength(p.willPayload));
+    c.willQos = p.willQos;
+    c.willRetain = p.willRetain;
+  }
+}

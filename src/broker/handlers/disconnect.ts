@@ -1,0 +1,8 @@
+import { closeConnection } from "../lifecycle";
+import { Broker } from "../state";
+
+/** DISCONNECT: the will is discarded (MQTT-3.14.4-3) and the connection closed. */
+export function handleDisconnect(b: Broker, conn: number): void {
+  b.conns[conn].hasWill = false; // MQTT-3.14.4-3
+  closeConnection(b, conn, "client sent DISCONNECT", false);
+}

@@ -1,0 +1,75 @@
+import { PacketType } from "../../codec/constants";
+import { encodeAck } from "../../codec/encode";
+import { Packet } from "../../codec/packet";
+import { LogLevel } from "../../platform";
+import { NO_MESSAGE, flightAcked, flightReleased, flightRemove, inboundRelease } from "../../qos/flows";
+import { pumpQueue, sendBytes } from "../delivery";
+import { storeFor } from "../persist";
+import { Broker, Session } from "../state";
+
+/**
+ * The acknowledgements of QoS 1/2 flows (§4.3): PUBACK, PUBREC and PUBCOMP for messages the
+ * broker sent (on the QoS engine of src/qos/flows.ts), PUBREL for messages it received.
+ */
+
+function sessionOf(b: Broker, conn: number): Session {
+  return b.sessions[b.conns[conn].session];
+}
+
+/** Ends the flight at index: deleted from the store, then the queue moves up. */
+function endFlight(b: Broker, s: Session, index: number): void {
+  const st = storeFor(b, s);
+  if (st !== undefined) st.messageDelete(s.clientId, s.flights[index].seq);
+  flightRemove(s, index);
+  b.changes++;
+  pumpQueue(b, s);
+}
+
+/** An acknowledgement for a packet id no flow of this session waits for: ignored (SRV-ENC-13). */
+function unknownId(b: Broker, s: Session, name: string, id: number): void {
+  b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent " + name + " for unknown packet id " + id + ".");
+}
+
+/** PUBACK (qos 1) or PUBCOMP (qos 2) ends a flow. */
+function ackEnds(b: Broker, conn: number, id: number, qos: number, name: string): void {
+  const s = sessionOf(b, conn);
+  const i = flightAcked(s, id, qos);
+  if (i < 0) return unknownId(b, s, name, id);
+  endFlight(b, s, i);
+}
+
+/** PUBACK ends a QoS 1 flow (SRV-PUB-8). */
+export function handlePuback(b: Broker, conn: number, p: Packet): void {
+  ackEnds(b, conn, p.packetId, 1, "PUBACK");
+}
+
+/** PUBREC moves a QoS 2 flow to the PUBREL stage (MQTT-4.3.3-1, SRV-PUB-9). */
+export function handlePubrec(b: Broker, conn: number, p: Packet): void {
+  const s = sessionOf(b, conn);
+  const id = p.packetId;
+  const i = flightReleased(s, id);
+  if (i < 0) return unknownId(b, s, "PUBREC", id);
+  const f = s.flights[i];
+  b.changes++;
+  const st = storeFor(b, s);
+  if (st !== undefined) st.messageReleased(s.clientId, f.seq);
+  f.message = NO_MESSAGE; // only the packet id is needed from now on
+  sendBytes(b, conn, encodeAck(PacketType.PUBREL, id));
+}
+
+/** PUBCOMP ends a QoS 2 flow (SRV-PUB-11). */
+export function handlePubcomp(b: Broker, conn: number, p: Packet): void {
+  ackEnds(b, conn, p.packetId, 2, "PUBCOMP");
+}
+
+/** PUBREL ends an inbound QoS 2 flow; PUBCOMP is sent even for unknown ids (SRV-PUB-10). */
+export function handlePubrel(b: Broker, conn: number, p: Packet): void {
+  const s = sessionOf(b, conn);
+  const id = p.packetId;
+  if (inboundRelease(s, id)) {
+    b.changes++;
+    const st = storeFor(b, s);
+    if (st !== undefined) st.inboundDelete(s.clientId, id);
+  }
+  sendBytes(b, conn, encodeAck(PacketType.PUBCOMP, id));
+}

@@ -1,0 +1,51 @@
+import { EMPTY_BYTES } from "../bytes/bytes";
+import { frameReset } from "../codec/frameReader";
+import { LogLevel } from "../platform";
+import { publishWill } from "./publish";
+import { sessionDiscard } from "./sessions";
+import { Broker, ConnState } from "./state";
+
+/**
+ * The end of a connection, whoever ends it: the one place that logs why, frees the slot,
+ * detaches the session (discarding a clean one, MQTT-3.1.2-6) and publishes the will.
+ */
+
+/**
+ * Closes a connection (if still open): logs why, ends a clean session, publishes the will
+ * unless the client sent DISCONNECT (MQTT-3.1.2-8, MQTT-3.1.2-10), and tells the transport.
+ */
+export function closeConnection(b: Broker, conn: number, reason: string, publishWill: boolean): void {
+  closeSlot(b, conn, reason, publishWill, true);
+}
+
+/** The peer closed the connection or the socket failed: a network close, so the will goes out. */
+export function connectionLost(b: Broker, conn: number): void {
+  closeSlot(b, conn, "connection closed by peer", true, false);
+}
+
+function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, closeTransport: boolean): void {
+  const c = b.conns[conn];
+  if (c.state === ConnState.FREE) return;
+  const slot = c.session;
+  if (slot >= 0) {
+    b.log.log(LogLevel.NOTICE, "Client " + b.sessions[slot].clientId + " disconnected: " + reason + ".");
+  } else {
+    b.log.log(LogLevel.NOTICE, "Connection from " + c.peer + " closed: " + reason + ".");
+  }
+  c.state = ConnState.FREE;
+  c.session = -1;
+  frameReset(c.reader);
+  b.stats.connections--;
+  if (slot >= 0) {
+    const s = b.sessions[slot];
+    s.conn = -1;
+    if (s.cleanSession) sessionDiscard(b, slot);
+  }
+  if (closeTransport) b.transport.close(conn);
+  if (c.hasWill) {
+    c.hasWill = false;
+    const willPayload = c.willPayload;
+    c.willPayload = EMPTY_BYTES;
+    if (sendWill) publishWill(b, c, willPayload);
+  }
+}
