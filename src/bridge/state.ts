@@ -5,6 +5,7 @@ import { publishFromBridge } from "../broker/publish";
 import { Broker, ORIGIN_BROKER } from "../broker/state";
 import { Flows, newFlows, packetIdNext } from "../qos/flows";
 import { BridgeConfig } from "./config";
+import { LogCategory } from "../log/log";
 
 /**
  * The state of the bridges (one Bridge record each, its QoS flows with the upstream included)
@@ -121,7 +122,7 @@ export function newBridge(config: BridgeConfig, index: number, maxPacketSize: nu
 }
 
 export function log(set: Bridges, level: number, br: Bridge, message: string): void {
-  set.broker.log.log(level, "Bridge " + br.config.name + ": " + message);
+  set.broker.log.log(level, "Bridge " + br.config.name + ": " + message, LogCategory.GENERAL);
 }
 
 export function notifyLocal(set: Bridges, br: Bridge, value: Bytes): void {

@@ -1,8 +1,10 @@
 import { Bytes, bytesLength } from "../bytes/bytes";
-import { packetName, PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
+import { PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
 import { decodePacket } from "../codec/decode";
 import { frameFeed, frameNext, framePending, frameReset } from "../codec/frameReader";
-import { statusReason, Status } from "../codec/status";
+import { Status } from "../codec/status";
+import { logf, render } from "../log/log";
+import { Msg } from "../log/messages";
 import { Limits } from "../limits";
 import { Clock, Log, LogLevel, Policy, Store, SubscriptionIndex, Transport } from "../platform";
 import { handleFirstPacket } from "./handlers/connect";
@@ -57,7 +59,7 @@ export function brokerOpen(b: Broker, peer: string, identity?: string): number {
     b.conns.push(newConn(b.limits.maxPacketSize));
     return brokerOpen(b, peer, identity);
   }
-  b.log.log(LogLevel.WARNING, "Connection from " + peer + " refused: max_connections (" + b.limits.maxConnections + ") reached.");
+  logf(b.log, LogLevel.WARNING, Msg.CONNECTION_REFUSED_MAX, peer, b.limits.maxConnections);
   return -1;
 }
 
@@ -88,13 +90,13 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
       if (!framePending(c.reader)) c.partialSince = -1;
       else if (c.partialSince < 0) c.partialSince = b.clock.now();
       if (b.transport.pending(conn) > notReadingLimit(b)) {
-        closeConnection(b, conn, "client is not reading its replies (" + b.transport.pending(conn) + " bytes unsent)", true);
+        closeConnection(b, conn, render(Msg.REASON_NOT_READING_REPLIES, b.transport.pending(conn)), true);
       }
       return;
     }
     c.partialSince = -1;
     if (framed !== Status.PACKET) {
-      closeConnection(b, conn, "malformed packet (" + statusReason(framed) + ")", true); // MQTT-4.8.0-1
+      closeConnection(b, conn, render(Msg.REASON_MALFORMED_PACKET, framed), true); // MQTT-4.8.0-1
       return;
     }
     c.lastPacketAt = b.clock.now(); // MQTT-3.1.2-24: any complete packet
@@ -107,7 +109,7 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
       handleFirstPacket(b, conn, type, st, p);
     } else {
       if (st !== Status.OK) {
-        closeConnection(b, conn, "malformed " + packetName(type) + " (" + statusReason(st) + ")", true);
+        closeConnection(b, conn, render(Msg.REASON_MALFORMED, type, st), true);
         return;
       }
       dispatch(b, conn, type);
@@ -124,11 +126,16 @@ function dispatch(b: Broker, conn: number, type: number): void {
     case PacketType.PUBACK:
       return handlePuback(b, conn, p);
     case PacketType.PUBREC:
-      return handlePubrec(b, conn, p);
     case PacketType.PUBREL:
-      return handlePubrel(b, conn, p);
     case PacketType.PUBCOMP:
-      return handlePubcomp(b, conn, p);
+      if (MIDGE_FEATURES.qos2) {
+        if (type === PacketType.PUBREC) return handlePubrec(b, conn, p);
+        if (type === PacketType.PUBREL) return handlePubrel(b, conn, p);
+        return handlePubcomp(b, conn, p);
+      }
+      // No QoS 2 flow can exist in this build: the broker sends none and refuses inbound ones.
+      closeConnection(b, conn, render(Msg.REASON_QOS2_PACKET_OFF, type), true);
+      return;
     case PacketType.SUBSCRIBE:
       return handleSubscribe(b, conn, p);
     case PacketType.UNSUBSCRIBE:
@@ -138,10 +145,10 @@ function dispatch(b: Broker, conn: number, type: number): void {
     case PacketType.DISCONNECT:
       return handleDisconnect(b, conn);
     case PacketType.CONNECT:
-      closeConnection(b, conn, "second CONNECT", true); // MQTT-3.1.0-2
+      closeConnection(b, conn, render(Msg.REASON_SECOND_CONNECT), true); // MQTT-3.1.0-2
       return;
     default:
-      closeConnection(b, conn, "client sent " + packetName(type) + ", which only a server sends", true); // SRV-FH-3
+      closeConnection(b, conn, render(Msg.REASON_SERVER_ONLY_PACKET, type), true); // SRV-FH-3
   }
 }
 
@@ -152,16 +159,16 @@ export function brokerTick(b: Broker): void {
     const c = b.conns[i];
     if (c.state === ConnState.NEW) {
       if (now - c.openedAt > b.limits.connectTimeoutMs) {
-        closeConnection(b, i, "no CONNECT within " + Math.floor(b.limits.connectTimeoutMs / 1000) + " s", false);
+        closeConnection(b, i, render(Msg.REASON_NO_CONNECT, Math.floor(b.limits.connectTimeoutMs / 1000)), false);
       }
     } else if (c.state === ConnState.CONNECTED) {
       if (c.keepAliveMs > 0 && now - c.lastPacketAt > c.keepAliveMs * 1.5) {
-        closeConnection(b, i, "keep alive of " + Math.floor(c.keepAliveMs / 1000) + " s exceeded", true);
+        closeConnection(b, i, render(Msg.REASON_KEEP_ALIVE, Math.floor(c.keepAliveMs / 1000)), true);
       } else if (c.partialSince >= 0 && now - c.partialSince > b.limits.connectTimeoutMs) {
         // Also for keep alive 0: a packet that never completes would hold the slot for ever.
-        closeConnection(b, i, "packet not completed within " + Math.floor(b.limits.connectTimeoutMs / 1000) + " s", true);
+        closeConnection(b, i, render(Msg.REASON_PACKET_TIMEOUT, Math.floor(b.limits.connectTimeoutMs / 1000)), true);
       } else if (b.transport.pending(i) > notReadingLimit(b)) {
-        closeConnection(b, i, "client is not reading (" + b.transport.pending(i) + " bytes unsent)", true);
+        closeConnection(b, i, render(Msg.REASON_NOT_READING, b.transport.pending(i)), true);
       }
     }
   }
@@ -184,7 +191,7 @@ export function brokerShutdown(b: Broker): void {
   for (let i = 0; i < b.conns.length; i++) {
     if (b.conns[i].state !== ConnState.FREE) {
       b.conns[i].hasWill = false;
-      closeConnection(b, i, "broker shutting down", false);
+      closeConnection(b, i, render(Msg.REASON_SHUTDOWN), false);
     }
   }
   storeCommit(b);

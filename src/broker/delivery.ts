@@ -1,6 +1,8 @@
 import { Bytes, bytesLength } from "../bytes/bytes";
 import { PacketType } from "../codec/constants";
 import { encodeAck, encodePublish } from "../codec/encode";
+import { logf } from "../log/log";
+import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { storeFor } from "./persist";
 import { Flight, Message, flightFromQueue, flightStart, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
@@ -31,7 +33,7 @@ export function sendQos0(b: Broker, conn: number, data: Bytes): void {
   if (b.transport.pending(conn) > b.limits.maxPendingBytes) {
     const c = b.conns[conn];
     if (c.droppedQos0 === 0) {
-      b.log.log(LogLevel.WARNING, "Client " + clientIdOf(b, conn) + " is not reading: dropping QoS 0 messages until it catches up.");
+      logf(b.log, LogLevel.WARNING, Msg.NOT_READING_QOS0, clientIdOf(b, conn));
     }
     c.droppedQos0++;
     b.stats.messagesDropped++;
@@ -88,7 +90,7 @@ function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean
 
 function dropped(b: Broker, s: Session, m: Message): void {
   if (s.queueDropped === 0) {
-    b.log.log(LogLevel.WARNING, "Outgoing queue of client " + s.clientId + " is full (" + b.limits.maxQueued + " messages): dropping the oldest, first on " + m.topic + ".");
+    logf(b.log, LogLevel.WARNING, Msg.QUEUE_FULL, s.clientId, b.limits.maxQueued, m.topic);
   }
   s.queueDropped++;
   b.stats.messagesDropped++;
@@ -110,9 +112,12 @@ export function restoreOutbound(b: Broker, s: Session, seq: number, m: Message, 
  * PUBREC, PUBREL has not come). Returns false when it is 0, a duplicate, or past maxInboundQos2.
  */
 export function restoreInbound(b: Broker, s: Session, packetId: number): boolean {
-  if (!inboundAdd(s, packetId, b.limits.maxInboundQos2)) return false;
-  b.changes++;
-  return true;
+  // A build without QoS 2 has no inbound QoS 2 flows to resume.
+  if (MIDGE_FEATURES.qos2 && inboundAdd(s, packetId, b.limits.maxInboundQos2)) {
+    b.changes++;
+    return true;
+  }
+  return false;
 }
 
 /** Delivers a QoS 1/2 message (qos already capped by the subscription) to a session. */

@@ -1,5 +1,7 @@
 import { EMPTY_BYTES } from "../bytes/bytes";
 import { frameReset } from "../codec/frameReader";
+import { render, logf } from "../log/log";
+import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { publishWill } from "./publish";
 import { sessionDiscard } from "./sessions";
@@ -15,12 +17,13 @@ import { Broker, ConnState } from "./state";
  * unless the client sent DISCONNECT (MQTT-3.1.2-8, MQTT-3.1.2-10), and tells the transport.
  */
 export function closeConnection(b: Broker, conn: number, reason: string, publishWill: boolean): void {
+  // reason: a rendered reason (src/log/log.ts render), text or code form.
   closeSlot(b, conn, reason, publishWill, true);
 }
 
 /** The peer closed the connection or the socket failed: a network close, so the will goes out. */
 export function connectionLost(b: Broker, conn: number): void {
-  closeSlot(b, conn, "connection closed by peer", true, false);
+  closeSlot(b, conn, render(Msg.REASON_PEER_CLOSED), true, false);
 }
 
 function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, closeTransport: boolean): void {
@@ -28,9 +31,9 @@ function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, c
   if (c.state === ConnState.FREE) return;
   const slot = c.session;
   if (slot >= 0) {
-    b.log.log(LogLevel.NOTICE, "Client " + b.sessions[slot].clientId + " disconnected: " + reason + ".");
+    logf(b.log, LogLevel.NOTICE, Msg.CLIENT_DISCONNECTED, b.sessions[slot].clientId, reason);
   } else {
-    b.log.log(LogLevel.NOTICE, "Connection from " + c.peer + " closed: " + reason + ".");
+    logf(b.log, LogLevel.NOTICE, Msg.CONNECTION_CLOSED, c.peer, reason);
   }
   c.state = ConnState.FREE;
   c.session = -1;
@@ -42,7 +45,7 @@ function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, c
     if (s.cleanSession) sessionDiscard(b, slot);
   }
   if (closeTransport) b.transport.close(conn);
-  if (c.hasWill) {
+  if (MIDGE_FEATURES.will && c.hasWill) {
     c.hasWill = false;
     const willPayload = c.willPayload;
     c.willPayload = EMPTY_BYTES;

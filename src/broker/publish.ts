@@ -71,7 +71,7 @@ function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos
  * retained store when RETAIN = 1, then routing. origin: see BrokerExtension.message.
  */
 function publishAccepted(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
-  if (retainFlag && b.limits.retainAvailable) retain(b, topic, topicBytes, payload, qos);
+  if (MIDGE_FEATURES.retained && retainFlag && b.limits.retainAvailable) retain(b, topic, topicBytes, payload, qos);
   route(b, topic, topicBytes, payload, qos, retainFlag, origin);
 }
 

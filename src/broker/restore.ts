@@ -1,4 +1,6 @@
 import { Bytes, bytesLength, utf8Encode, utf8Length } from "../bytes/bytes";
+import { logf, render } from "../log/log";
+import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { isValidFilter, isValidTopicName } from "../topics/topic";
 import { NO_MESSAGE, restoreInbound, restoreOutbound } from "./delivery";
@@ -26,7 +28,7 @@ export const enum StoredState {
   RELEASED = 2,
 }
 
-/** Why a stored record is refused. */
+/** Why a stored record is refused (its text: message Msg.FAULT_BASE + fault). */
 export const enum Fault {
   NONE = 0,
   CLIENT_ID = 1,
@@ -40,18 +42,6 @@ export const enum Fault {
   DUPLICATE = 9,
 }
 
-const FAULT_TEXT = [
-  "",
-  "not a valid client id",
-  "not a valid topic name",
-  "not a valid topic filter",
-  "QoS out of range",
-  "packet id not in 1..65535",
-  "unknown state",
-  "over the size limits",
-  "bad sequence number",
-  "a duplicate",
-];
 
 function isQos(qos: number): boolean {
   return qos === 0 || qos === 1 || qos === 2;
@@ -112,13 +102,13 @@ export function checkMessage(b: Broker, seq: number, m: Message, packetId: numbe
 
 /** Logs a refused record; returns false. */
 function refuse(b: Broker, what: string, fault: number): boolean {
-  b.log.log(LogLevel.WARNING, "Stored " + what + " refused: " + FAULT_TEXT[fault] + ".");
+  logf(b.log, LogLevel.WARNING, Msg.RESTORE_REFUSED, what, render(Msg.FAULT_BASE + fault));
   return false;
 }
 
 /** Logs a record that is valid but no longer fits the limits; returns false. */
 function drop(b: Broker, what: string): boolean {
-  b.log.log(LogLevel.WARNING, "Stored " + what + " does not fit the limits: dropped.");
+  logf(b.log, LogLevel.WARNING, Msg.RESTORE_DROPPED, what);
   return false;
 }
 
@@ -133,9 +123,13 @@ export function storedMessage(topic: string, payload: Bytes, qos: number): Messa
 }
 
 export function restoreRetained(b: Broker, m: Message): boolean {
-  const fault = checkRetained(b, m);
-  if (fault !== Fault.NONE) return refuse(b, "retained message on " + shown(m.topic), fault);
-  return retainedStore(b, m);
+  if (MIDGE_FEATURES.retained) {
+    const fault = checkRetained(b, m);
+    if (fault !== Fault.NONE) return refuse(b, "retained message on " + shown(m.topic), fault);
+    return retainedStore(b, m);
+  }
+  // A build without retained messages keeps none (the fault's text says why).
+  return refuse(b, "retained message on " + shown(m.topic), Fault.SIZE);
 }
 
 /**
@@ -187,6 +181,6 @@ export function restoreInboundId(b: Broker, slot: number, packetId: number): boo
   const what = "inbound QoS 2 id " + packetId + " of " + s.clientId;
   if (!isPacketId(packetId)) return refuse(b, what, Fault.PACKET_ID);
   if (restoreInbound(b, s, packetId)) return true;
-  b.log.log(LogLevel.WARNING, "Stored " + what + " dropped: a duplicate or over maxInboundQos2.");
+  logf(b.log, LogLevel.WARNING, Msg.RESTORE_INBOUND_DROPPED, what);
   return false;
 }

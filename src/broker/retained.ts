@@ -1,4 +1,6 @@
 import { bytesLength } from "../bytes/bytes";
+import { logf } from "../log/log";
+import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { storeOf } from "./persist";
 import { Broker, Message } from "./state";
@@ -48,7 +50,7 @@ export function retainedStore(b: Broker, m: Message): boolean {
   // keep for clients' retained messages nor go to the store (they are rebuilt at start-up).
   const system = m.topic.charCodeAt(0) === 36 && m.topic.indexOf("$SYS/") === 0;
   if (!system && (b.retainedCount - b.systemRetained >= b.limits.maxRetained || b.retainedBytes + size > b.limits.maxRetainedBytes)) {
-    b.log.log(LogLevel.WARNING, "Retained store full (" + b.retainedCount + " messages, " + b.retainedBytes + " bytes): not retaining message on " + m.topic + ".");
+    logf(b.log, LogLevel.WARNING, Msg.RETAINED_FULL, b.retainedCount, b.retainedBytes, m.topic);
     const st = existed ? storeOf(b) : undefined;
     if (st !== undefined) st.retainedDelete(m.topic);
     return false;

@@ -25,16 +25,16 @@ export function messageCategory(id: number): number {
  * that another line gives as one of its arguments, and by logf.
  */
 export function render(id: number, a1?: string | number, a2?: string | number, a3?: string | number, a4?: string | number, a5?: string | number): string {
-  if (!MIDGE_FEATURES.logText) {
-    let out = "{" + id;
-    if (a1 !== undefined) out += "|" + a1;
-    if (a2 !== undefined) out += "|" + a2;
-    if (a3 !== undefined) out += "|" + a3;
-    if (a4 !== undefined) out += "|" + a4;
-    if (a5 !== undefined) out += "|" + a5;
-    return out + "}";
-  }
-  return fillTemplate(messageText(id), a1, a2, a3, a4, a5);
+  // Written as one if/else so that a build without logText drops the texts (esbuild removes a
+  // constant-false branch, not code after a return).
+  if (MIDGE_FEATURES.logText) return fillTemplate(messageText(id), a1, a2, a3, a4, a5);
+  let out = "{" + id;
+  if (a1 !== undefined) out += "|" + a1;
+  if (a2 !== undefined) out += "|" + a2;
+  if (a3 !== undefined) out += "|" + a3;
+  if (a4 !== undefined) out += "|" + a4;
+  if (a5 !== undefined) out += "|" + a5;
+  return out + "}";
 }
 
 /** Writes message id at level (LogLevel) with its arguments. */

@@ -9,11 +9,12 @@
  * leaves it out.
  *
  * %1 ... %5 stand for the arguments in order; %S1 is argument 1 read as a codec Status
- * (statusReason), %P1 as a packet type (packetName). A reason (the REASON_* numbers) is
- * rendered first (logText) and passed as an argument of the line that gives it.
+ * (statusReason), %P1 as a packet type (packetName). A reason (REASON_*, FAULT_*) is rendered
+ * first (render in log.ts) and passed as an argument of the line that gives it. The bridge
+ * (a host feature) writes its own lines as text.
  */
 export const enum Msg {
-  // Connections arriving and leaving: the lines connection_messages false hides (LogCategory.CONNECTION).
+  // Clients arriving and leaving: the lines connection_messages false hides (LogCategory.CONNECTION).
   CLIENT_CONNECTED = 1,
   CLIENT_DISCONNECTED = 2,
   CONNECTION_CLOSED = 3,
@@ -35,27 +36,11 @@ export const enum Msg {
   SUBSCRIBE_TABLE_FULL = 22,
   NOT_READING_QOS0 = 23,
   QUEUE_FULL = 24,
-  UNKNOWN_PUBACK = 25,
-  UNKNOWN_PUBREC = 26,
-  UNKNOWN_PUBCOMP = 27,
-  RESTORE_SESSION_TABLE_FULL = 28,
-  RESTORE_MESSAGE_DROPPED = 29,
-  RESTORE_RECORD_INVALID = 30,
-  FEATURE_OFF = 31,
-
-  // Bridges (src/bridge), each prefixed "Bridge <name>: ".
-  BRIDGE_CONNECTING = 40,
-  BRIDGE_LOST_NO_RESTART = 41,
-  BRIDGE_LOST_RETRY = 42,
-  BRIDGE_CONNECTED = 43,
-  BRIDGE_SUBSCRIPTION_REFUSED = 44,
-  BRIDGE_NO_LINE = 45,
-  BRIDGE_BAD_LOCAL_TOPIC = 46,
-  BRIDGE_OVER_SIZE_LIMIT = 47,
-  BRIDGE_QUEUE_FULL = 48,
-  BRIDGE_QUEUE_DRAINED = 49,
-  BRIDGE_EMPTY_REMOTE_TOPIC = 50,
-  BRIDGE_SHUTDOWN = 51,
+  UNKNOWN_ACK = 25,
+  RESTORE_REFUSED = 26,
+  RESTORE_DROPPED = 27,
+  RESTORE_INBOUND_DROPPED = 28,
+  PERSISTENT_SESSION_OFF = 29,
 
   // Reasons: why a connection closed or a CONNECT was refused.
   REASON_PEER_CLOSED = 100,
@@ -78,6 +63,27 @@ export const enum Msg {
   REASON_SHUTDOWN = 117,
   REASON_TAKEN_OVER = 118,
   REASON_QOS2_OFF = 119,
+  REASON_QOS2_PACKET_OFF = 120,
+  REASON_WILL_OFF = 121,
+  REASON_QOS2_WILL_OFF = 122,
+  REASON_EMPTY_ID_31 = 123,
+  REASON_EMPTY_ID_PERSISTENT = 124,
+  REASON_ID_TOO_LONG = 125,
+  REASON_BAD_CREDENTIALS = 126,
+  REASON_NOT_AUTHORISED = 127,
+  REASON_SESSION_TABLE_FULL = 128,
+
+  // Why a stored record is refused at restore: FAULT_BASE + Fault (restore.ts).
+  FAULT_BASE = 130,
+  FAULT_CLIENT_ID = 131,
+  FAULT_TOPIC = 132,
+  FAULT_FILTER = 133,
+  FAULT_QOS = 134,
+  FAULT_PACKET_ID = 135,
+  FAULT_STATE = 136,
+  FAULT_SIZE = 137,
+  FAULT_SEQUENCE = 138,
+  FAULT_DUPLICATE = 139,
 }
 
 /** The text of a message, "" for a number that is not one. Only called when logText is on. */
@@ -119,44 +125,16 @@ export function messageText(id: number): string {
       return "Client %1 is not reading: dropping QoS 0 messages until it catches up.";
     case Msg.QUEUE_FULL:
       return "Outgoing queue of client %1 is full (%2 messages): dropping the oldest, first on %3.";
-    case Msg.UNKNOWN_PUBACK:
-      return "Client %1 sent PUBACK for unknown packet id %2.";
-    case Msg.UNKNOWN_PUBREC:
-      return "Client %1 sent PUBREC for unknown packet id %2.";
-    case Msg.UNKNOWN_PUBCOMP:
-      return "Client %1 sent PUBCOMP for unknown packet id %2.";
-    case Msg.RESTORE_SESSION_TABLE_FULL:
-      return "Session table full: stored session %1 not restored.";
-    case Msg.RESTORE_MESSAGE_DROPPED:
-      return "Stored message %1 of %2 does not fit the session's limits: dropped.";
-    case Msg.RESTORE_RECORD_INVALID:
-      return "Stored %1 of %2 is invalid (%3): not restored.";
-    case Msg.FEATURE_OFF:
-      return "Client %1: %2 is not in this build (feature %3 off).";
-    case Msg.BRIDGE_CONNECTING:
-      return "Bridge %1: connecting to %2:%3.";
-    case Msg.BRIDGE_LOST_NO_RESTART:
-      return "Bridge %1: %2 (%3); start_type once: not restarting%4.";
-    case Msg.BRIDGE_LOST_RETRY:
-      return "Bridge %1: %2 (%3); next attempt in %4 ms.";
-    case Msg.BRIDGE_CONNECTED:
-      return "Bridge %1: connected to %2:%3 as %4%5.";
-    case Msg.BRIDGE_SUBSCRIPTION_REFUSED:
-      return "Bridge %1: the upstream refused the subscription to %2.";
-    case Msg.BRIDGE_NO_LINE:
-      return "Bridge %1: message on %2 matches no in/both topic line: dropped.";
-    case Msg.BRIDGE_BAD_LOCAL_TOPIC:
-      return "Bridge %1: message on %2 maps to an unusable local topic '%3': dropped.";
-    case Msg.BRIDGE_OVER_SIZE_LIMIT:
-      return "Bridge %1: message on %2 is over message_size_limit: dropped.";
-    case Msg.BRIDGE_QUEUE_FULL:
-      return "Bridge %1: queue full (%2 messages): dropping the oldest, first on %3.";
-    case Msg.BRIDGE_QUEUE_DRAINED:
-      return "Bridge %1: queue drained; %2 messages were dropped while it was full.";
-    case Msg.BRIDGE_EMPTY_REMOTE_TOPIC:
-      return "Bridge %1: message on %2 maps to an empty remote topic: not forwarded.";
-    case Msg.BRIDGE_SHUTDOWN:
-      return "Bridge %1: disconnected (broker shutting down).";
+    case Msg.UNKNOWN_ACK:
+      return "Client %1 sent %P2 for unknown packet id %3.";
+    case Msg.RESTORE_REFUSED:
+      return "Stored %1 refused: %2.";
+    case Msg.RESTORE_DROPPED:
+      return "Stored %1 does not fit the limits: dropped.";
+    case Msg.RESTORE_INBOUND_DROPPED:
+      return "Stored %1 dropped: a duplicate or over maxInboundQos2.";
+    case Msg.PERSISTENT_SESSION_OFF:
+      return "Client %1: a persistent session is not in this build (feature persistentSessions off), served as a clean one.";
     case Msg.REASON_PEER_CLOSED:
       return "connection closed by peer";
     case Msg.REASON_DISCONNECT:
@@ -194,9 +172,45 @@ export function messageText(id: number): string {
     case Msg.REASON_SHUTDOWN:
       return "broker shutting down";
     case Msg.REASON_TAKEN_OVER:
-      return "session taken over";
+      return "session taken over by a new connection";
     case Msg.REASON_QOS2_OFF:
-      return "QoS 2 PUBLISH while this build has no QoS 2";
+      return "a QoS 2 PUBLISH is not in this build (feature qos2 off)";
+    case Msg.REASON_QOS2_PACKET_OFF:
+      return "%P1 while this build has no QoS 2 (feature qos2 off)";
+    case Msg.REASON_WILL_OFF:
+      return "client %1 sent a will, which is not in this build (feature will off)";
+    case Msg.REASON_QOS2_WILL_OFF:
+      return "client %1 sent a QoS 2 will, which is not in this build (feature qos2 off)";
+    case Msg.REASON_EMPTY_ID_31:
+      return "empty client id is not allowed in MQTT 3.1";
+    case Msg.REASON_EMPTY_ID_PERSISTENT:
+      return "empty client id with clean session 0";
+    case Msg.REASON_ID_TOO_LONG:
+      return "client id longer than %1 bytes";
+    case Msg.REASON_BAD_CREDENTIALS:
+      return "bad user name or password";
+    case Msg.REASON_NOT_AUTHORISED:
+      return "not authorised";
+    case Msg.REASON_SESSION_TABLE_FULL:
+      return "session table full";
+    case Msg.FAULT_CLIENT_ID:
+      return "not a valid client id";
+    case Msg.FAULT_TOPIC:
+      return "not a valid topic name";
+    case Msg.FAULT_FILTER:
+      return "not a valid topic filter";
+    case Msg.FAULT_QOS:
+      return "QoS out of range";
+    case Msg.FAULT_PACKET_ID:
+      return "packet id not in 1..65535";
+    case Msg.FAULT_STATE:
+      return "unknown state";
+    case Msg.FAULT_SIZE:
+      return "over the size limits";
+    case Msg.FAULT_SEQUENCE:
+      return "bad sequence number";
+    case Msg.FAULT_DUPLICATE:
+      return "a duplicate";
   }
   return "";
 }

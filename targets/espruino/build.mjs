@@ -198,7 +198,7 @@ export async function bundleFor(profile, limits, features, options) {
     entryPoints: ["targets/espruino/main.ts"],
     write: false,
     metafile: true,
-    minifyIdentifiers: !(options && options.names),
+    ...(options && options.names ? { minify: false, minifyWhitespace: true, minifySyntax: true, minifyIdentifiers: false } : {}),
     logLevel: "silent",
     mangleProps: new RegExp("^(" + mangledProps().join("|") + ")$"),
     // A property renamed to "at" would read as the .at() Espruino lacks (FORBIDDEN below).

@@ -22,6 +22,7 @@ import {
 } from "../../src/broker/broker";
 import { Bytes } from "../../src/bytes/bytes";
 import { Features } from "../../src/features";
+import { LogCategory } from "../../src/log/log";
 import { Limits, mergeLimits } from "../../src/limits";
 import { Clock, Log, LogLevel, Transport } from "../../src/platform";
 import { createTopicTree } from "../../src/topics/topicTree";
@@ -106,18 +107,13 @@ const clock: Clock = {
   },
 };
 
-function isConnectionMessage(m: string): boolean {
-  if (m.startsWith("New connection from ") || m.startsWith("New client connected from ")) return true;
-  if (m.startsWith("Connection from ") && m.indexOf(" closed") > 0) return true;
-  return m.startsWith("Client ") && (m.indexOf(" disconnected") > 0 || m.indexOf(" closed its connection") > 0);
-}
-
 /** mosquitto-style lines, "<unix seconds>: <message>", like the Node target. */
 function createLogger(options: LogOptions): Log {
   return {
-    log(level: number, message: string): void {
+    log(level: number, message: string, category?: number): void {
       if (!options.levels[level]) return;
-      if (!options.connectionMessages && isConnectionMessage(message)) return;
+      // connection_messages false: the lines the core marks as a client arriving or leaving.
+      if (!options.connectionMessages && category === LogCategory.CONNECTION) return;
       const line = os.time() + ": " + message + "\n";
       if (options.stderr) io.stderr.write(line);
       if (options.stdout) {

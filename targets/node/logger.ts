@@ -1,3 +1,4 @@
+import { LogCategory } from "../../src/log/log";
 import { Log } from "../../src/platform";
 
 /** What to log and where; built by config.ts from log_type / log_dest / --verbose. */
@@ -18,13 +19,6 @@ export function defaultLogOptions(): LogOptions {
   return { levels: [true, true, true, true, false], stdout: false, stderr: true, connectionMessages: true };
 }
 
-/**
- * Messages the broker logs about a client arriving or leaving (src/broker: "New client
- * connected from", "Client X disconnected: why", "Connection from P closed: why");
- * connection_messages false hides them whatever their level.
- */
-const CONNECTION_MESSAGE = /^(New connection from |New client connected from |Connection from \S+ closed|Client .* (disconnected|closed its connection))/;
-
 export interface Output {
   write(line: string): unknown;
 }
@@ -38,9 +32,11 @@ export function createLogger(options: LogOptions, out?: Output, err?: Output): L
   const stdout = out ?? process.stdout;
   const stderr = err ?? process.stderr;
   return {
-    log(level: number, message: string): void {
+    log(level: number, message: string, category?: number): void {
       if (!options.levels[level]) return;
-      if (!options.connectionMessages && CONNECTION_MESSAGE.test(message)) return;
+      // connection_messages false hides what the core marks as a client arriving or leaving
+      // (LogCategory.CONNECTION: connected, disconnected, closed before CONNECT), whatever the level.
+      if (!options.connectionMessages && category === LogCategory.CONNECTION) return;
       const line = Math.floor(Date.now() / 1000) + ": " + message + "\n";
       if (options.stderr) stderr.write(line);
       if (options.stdout) stdout.write(line);

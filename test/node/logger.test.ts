@@ -1,6 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { LogLevel } from "../../src/platform";
 import { LogOptions, createLogger, defaultLogOptions } from "../../targets/node/logger";
+import { logf, render } from "../../src/log/log";
+import { Msg } from "../../src/log/messages";
 
 function capture(options: LogOptions): { out: string[]; err: string[]; log: ReturnType<typeof createLogger> } {
   const out: string[] = [];
@@ -38,16 +40,27 @@ describe("createLogger", () => {
     expect(none.out.length + none.err.length).toBe(0);
   });
 
-  test("connection_messages false hides clients arriving and leaving, nothing else", () => {
+  test("connection_messages false hides clients arriving and leaving (the core's connection category), nothing else", () => {
     const c = capture({ ...defaultLogOptions(), connectionMessages: false });
-    c.log.log(LogLevel.NOTICE, "New client connected from 127.0.0.1:5555 as a (p2, c1, k60).");
-    c.log.log(LogLevel.NOTICE, "Client a disconnected: client sent DISCONNECT.");
-    c.log.log(LogLevel.NOTICE, "Connection from 127.0.0.1:5556 closed: no CONNECT within 10 s.");
-    c.log.log(LogLevel.WARNING, "Connection from 127.0.0.1:5557 refused: max_connections (1) reached.");
-    c.log.log(LogLevel.NOTICE, "Client a subscribed to invalid filter 'a/#/b': refused (0x80).");
+    // The lines as the core writes them: the category comes with the message number.
+    logf(c.log, LogLevel.NOTICE, Msg.CLIENT_CONNECTED, "127.0.0.1:5555", "a", "p2, c1, k60");
+    logf(c.log, LogLevel.NOTICE, Msg.CLIENT_DISCONNECTED, "a", render(Msg.REASON_DISCONNECT));
+    logf(c.log, LogLevel.NOTICE, Msg.CONNECTION_CLOSED, "127.0.0.1:5556", render(Msg.REASON_NO_CONNECT, 10));
+    logf(c.log, LogLevel.WARNING, Msg.CONNECTION_REFUSED_MAX, "127.0.0.1:5557", 1);
+    logf(c.log, LogLevel.NOTICE, Msg.SUBSCRIBE_INVALID_FILTER, "a", "a/#/b");
+    // A line of the target's own with connection-like words is not hidden: categories, not text.
+    c.log.log(LogLevel.NOTICE, "Client a disconnected: not a core line.");
     expect(c.err.map((l) => l.replace(/^\d+: /, ""))).toEqual([
       "Connection from 127.0.0.1:5557 refused: max_connections (1) reached.\n",
       "Client a subscribed to invalid filter 'a/#/b': refused (0x80).\n",
+      "Client a disconnected: not a core line.\n",
+    ]);
+    const all = capture(defaultLogOptions());
+    logf(all.log, LogLevel.NOTICE, Msg.CLIENT_CONNECTED, "127.0.0.1:5555", "a", "p2, c1, k60");
+    logf(all.log, LogLevel.NOTICE, Msg.CLIENT_DISCONNECTED, "a", render(Msg.REASON_DISCONNECT));
+    expect(all.err.map((l) => l.replace(/^\d+: /, ""))).toEqual([
+      "New client connected from 127.0.0.1:5555 as a (p2, c1, k60).\n",
+      "Client a disconnected: client sent DISCONNECT.\n",
     ]);
   });
 });

@@ -1,8 +1,10 @@
 import { bytesCopy, bytesLength, utf8Encode, utf8Length } from "../../bytes/bytes";
-import { ConnackCode, packetName, PROTOCOL_LEVEL_31, PacketType } from "../../codec/constants";
+import { ConnackCode, PROTOCOL_LEVEL_31, PacketType } from "../../codec/constants";
 import { encodeConnack } from "../../codec/encode";
 import { Packet } from "../../codec/packet";
-import { statusReason, Status } from "../../codec/status";
+import { Status } from "../../codec/status";
+import { logf, render } from "../../log/log";
+import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
 import { pumpQueue, resendFlights, sendBytes } from "../delivery";
 import { closeConnection } from "../lifecycle";
@@ -24,16 +26,16 @@ const MAX_CLIENT_ID_31 = 23;
  */
 export function handleFirstPacket(b: Broker, conn: number, type: number, st: number, p: Packet): void {
   if (type !== PacketType.CONNECT) {
-    closeConnection(b, conn, "first packet was " + packetName(type) + ", not CONNECT", false); // MQTT-3.1.0-1
+    closeConnection(b, conn, render(Msg.REASON_FIRST_NOT_CONNECT, type), false); // MQTT-3.1.0-1
     return;
   }
   if (st === Status.UNSUPPORTED_PROTOCOL_LEVEL) {
     sendBytes(b, conn, encodeConnack(false, ConnackCode.BAD_PROTOCOL_VERSION)); // MQTT-3.1.2-2
-    closeConnection(b, conn, "unsupported protocol level " + p.protocolLevel, false);
+    closeConnection(b, conn, render(Msg.REASON_PROTOCOL_LEVEL, p.protocolLevel), false);
     return;
   }
   if (st !== Status.OK) {
-    closeConnection(b, conn, "malformed CONNECT (" + statusReason(st) + ")", false); // MQTT-3.1.4-1
+    closeConnection(b, conn, render(Msg.REASON_MALFORMED_CONNECT, st), false); // MQTT-3.1.4-1
     return;
   }
   handleConnect(b, conn, p);
@@ -49,6 +51,7 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   // mosquitto): level 3/4 rules otherwise, plus the bridge treatment of Session.bridge.
   const bridge = p.protocolLevel >= 128;
   if (bridge) p.protocolLevel -= 128;
+  if (!featuresAllow(b, conn, p)) return;
   const clientId = validateClientId(b, conn, p);
   if (clientId === "") return;
   // use_identity_as_username: the transport vouched for a user name (a verified client
@@ -58,7 +61,8 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   const username = hasIdentity ? c.identity : p.username;
   if (!authenticate(b, conn, p, clientId, hasIdentity)) return;
   let slot = takeOver(b, clientId);
-  const sessionPresent = slot >= 0 && !p.cleanSession; // MQTT-3.2.2-2 (an empty stored session counts, SRV-CON-10)
+  // MQTT-3.2.2-2 (an empty stored session counts, SRV-CON-10); never without persistent sessions.
+  const sessionPresent = MIDGE_FEATURES.persistentSessions && slot >= 0 && !p.cleanSession;
   slot = setUpSession(b, conn, p, clientId, slot);
   if (slot < 0) return;
   const s = b.sessions[slot];
@@ -70,17 +74,36 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   c.session = slot;
   c.protocolLevel = p.protocolLevel;
   c.keepAliveMs = p.keepAlive * 1000;
-  keepWill(b, conn, p, s);
-  b.log.log(
-    LogLevel.NOTICE,
-    "New client connected from " + c.peer + " as " + clientId + " (p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + (bridge ? ", bridge" : "") + ").",
-  );
+  if (MIDGE_FEATURES.will) keepWill(b, conn, p, s);
+  logf(b.log, LogLevel.NOTICE, Msg.CLIENT_CONNECTED, c.peer, clientId, "p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + (bridge ? ", bridge" : ""));
   // MQTT 3.1 has no Session Present bit (SRV-V31-3).
   sendBytes(b, conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));
-  if (sessionPresent) {
+  if (MIDGE_FEATURES.persistentSessions && sessionPresent) {
     resendFlights(b, s); // MQTT-4.4.0-1
     pumpQueue(b, s); // SRV-OPS-8
   }
+}
+
+/**
+ * A CONNECT that asks for what this build left out (src/features.ts). A will, or a QoS 2 will
+ * without QoS 2, is refused by closing without CONNACK: no 3.1.1 return code says why
+ * (MQTT-3.2.2-6). A persistent session is served as a clean one (how long a session is kept
+ * is the server's choice), with a log line. False when the connection was closed.
+ */
+function featuresAllow(b: Broker, conn: number, p: Packet): boolean {
+  if (p.willFlag && !MIDGE_FEATURES.will) {
+    closeConnection(b, conn, render(Msg.REASON_WILL_OFF, p.clientId), false);
+    return false;
+  }
+  if (p.willFlag && p.willQos === 2 && !MIDGE_FEATURES.qos2) {
+    closeConnection(b, conn, render(Msg.REASON_QOS2_WILL_OFF, p.clientId), false);
+    return false;
+  }
+  if (!p.cleanSession && !MIDGE_FEATURES.persistentSessions) {
+    logf(b.log, LogLevel.NOTICE, Msg.PERSISTENT_SESSION_OFF, p.clientId);
+    p.cleanSession = true;
+  }
+  return true;
 }
 
 /**
@@ -88,6 +111,7 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
  * (MQTT-3.2.2-4), then close (MQTT-3.2.2-5).
  */
 function refuseConnect(b: Broker, conn: number, code: number, reason: string): void {
+  // reason: rendered (render of a REASON_* message)
   sendBytes(b, conn, encodeConnack(false, code));
   closeConnection(b, conn, reason, false);
 }
@@ -97,17 +121,17 @@ function validateClientId(b: Broker, conn: number, p: Packet): string {
   const idLength = utf8Length(p.clientId);
   if (idLength === 0) {
     if (p.protocolLevel === PROTOCOL_LEVEL_31) {
-      refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, "empty client id is not allowed in MQTT 3.1"); // SRV-V31-2
+      refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, render(Msg.REASON_EMPTY_ID_31)); // SRV-V31-2
       return "";
     }
     if (!p.cleanSession) {
-      refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, "empty client id with clean session 0"); // MQTT-3.1.3-8
+      refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, render(Msg.REASON_EMPTY_ID_PERSISTENT)); // MQTT-3.1.3-8
       return "";
     }
     return generateClientId(b);
   }
   if (idLength > b.limits.maxClientIdLength || (p.protocolLevel === PROTOCOL_LEVEL_31 && idLength > MAX_CLIENT_ID_31)) {
-    refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, "client id longer than " + (p.protocolLevel === PROTOCOL_LEVEL_31 ? MAX_CLIENT_ID_31 : b.limits.maxClientIdLength) + " bytes"); // MQTT-3.1.3-9
+    refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, render(Msg.REASON_ID_TOO_LONG, p.protocolLevel === PROTOCOL_LEVEL_31 ? MAX_CLIENT_ID_31 : b.limits.maxClientIdLength)); // MQTT-3.1.3-9
     return "";
   }
   return p.clientId;
@@ -126,8 +150,8 @@ function authenticate(b: Broker, conn: number, p: Packet, clientId: string, hasI
   if (b.policy === undefined) return true;
   const code = hasIdentity ? ConnackCode.ACCEPTED : b.policy.authenticate(clientId, p.hasUsername, p.username, p.hasPassword, p.password);
   if (code === ConnackCode.ACCEPTED) return true;
-  const why = code === ConnackCode.BAD_USERNAME_OR_PASSWORD ? "bad user name or password" : "not authorised";
-  b.log.log(LogLevel.NOTICE, "Client " + clientId + " from " + b.conns[conn].peer + " refused: " + why + " (CONNACK " + code + ").");
+  const why = render(code === ConnackCode.BAD_USERNAME_OR_PASSWORD ? Msg.REASON_BAD_CREDENTIALS : Msg.REASON_NOT_AUTHORISED);
+  logf(b.log, LogLevel.NOTICE, Msg.CLIENT_REFUSED, clientId, b.conns[conn].peer, why, code);
   refuseConnect(b, conn, code, why);
   return false;
 }
@@ -138,8 +162,8 @@ function takeOver(b: Broker, clientId: string): number {
   if (slot < 0 || b.sessions[slot].conn < 0) return slot;
   // MQTT-3.1.4-2: the older connection goes, as a network close (its will is published).
   const old = b.sessions[slot].conn;
-  b.log.log(LogLevel.NOTICE, "Client " + clientId + " already connected, closing old connection.");
-  closeConnection(b, old, "session taken over by a new connection", true);
+  logf(b.log, LogLevel.NOTICE, Msg.CLIENT_TAKEN_OVER, clientId);
+  closeConnection(b, old, render(Msg.REASON_TAKEN_OVER), true);
   return sessionFind(b, clientId); // a clean session ended with its connection
 }
 
@@ -155,8 +179,8 @@ function setUpSession(b: Broker, conn: number, p: Packet, clientId: string, slot
   }
   slot = sessionCreate(b, clientId, p.cleanSession);
   if (slot < 0) {
-    b.log.log(LogLevel.WARNING, "Session table full (" + b.limits.maxSessions + "): refusing client " + clientId + " from " + b.conns[conn].peer + " (CONNACK 3).");
-    refuseConnect(b, conn, ConnackCode.SERVER_UNAVAILABLE, "session table full"); // SRV-IMPL-19
+    logf(b.log, LogLevel.WARNING, Msg.SESSION_TABLE_FULL, b.limits.maxSessions, clientId, b.conns[conn].peer);
+    refuseConnect(b, conn, ConnackCode.SERVER_UNAVAILABLE, render(Msg.REASON_SESSION_TABLE_FULL)); // SRV-IMPL-19
   }
   return slot;
 }
@@ -167,7 +191,7 @@ function keepWill(b: Broker, conn: number, p: Packet, s: Session): void {
   c.hasWill = p.willFlag; // MQTT-3.1.2-8
   if (p.willFlag && b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, p.willTopic, Access.WRITE)) {
     // As mosquitto: the connection is accepted, but a will it may not publish is dropped.
-    b.log.log(LogLevel.NOTICE, "Client " + s.clientId + " may not publish its will on " + p.willTopic + ": will dropped.");
+    logf(b.log, LogLevel.NOTICE, Msg.WILL_NOT_ALLOWED, s.clientId, p.willTopic);
     c.hasWill = false;
   }
   if (c.hasWill) {

@@ -1,6 +1,8 @@
 import { PacketType } from "../../codec/constants";
 import { encodeAck } from "../../codec/encode";
 import { Packet } from "../../codec/packet";
+import { logf } from "../../log/log";
+import { Msg } from "../../log/messages";
 import { LogLevel } from "../../platform";
 import { NO_MESSAGE, flightAcked, flightReleased, flightRemove, inboundRelease } from "../../qos/flows";
 import { pumpQueue, sendBytes } from "../delivery";
@@ -26,12 +28,12 @@ function endFlight(b: Broker, s: Session, index: number): void {
 }
 
 /** An acknowledgement for a packet id no flow of this session waits for: ignored (SRV-ENC-13). */
-function unknownId(b: Broker, s: Session, name: string, id: number): void {
-  b.log.log(LogLevel.DEBUG, "Client " + s.clientId + " sent " + name + " for unknown packet id " + id + ".");
+function unknownId(b: Broker, s: Session, type: number, id: number): void {
+  logf(b.log, LogLevel.DEBUG, Msg.UNKNOWN_ACK, s.clientId, type, id);
 }
 
 /** PUBACK (qos 1) or PUBCOMP (qos 2) ends a flow. */
-function ackEnds(b: Broker, conn: number, id: number, qos: number, name: string): void {
+function ackEnds(b: Broker, conn: number, id: number, qos: number, name: number): void {
   const s = sessionOf(b, conn);
   const i = flightAcked(s, id, qos);
   if (i < 0) return unknownId(b, s, name, id);
@@ -40,7 +42,7 @@ function ackEnds(b: Broker, conn: number, id: number, qos: number, name: string)
 
 /** PUBACK ends a QoS 1 flow (SRV-PUB-8). */
 export function handlePuback(b: Broker, conn: number, p: Packet): void {
-  ackEnds(b, conn, p.packetId, 1, "PUBACK");
+  ackEnds(b, conn, p.packetId, 1, PacketType.PUBACK);
 }
 
 /** PUBREC moves a QoS 2 flow to the PUBREL stage (MQTT-4.3.3-1, SRV-PUB-9). */
@@ -48,7 +50,7 @@ export function handlePubrec(b: Broker, conn: number, p: Packet): void {
   const s = sessionOf(b, conn);
   const id = p.packetId;
   const i = flightReleased(s, id);
-  if (i < 0) return unknownId(b, s, "PUBREC", id);
+  if (i < 0) return unknownId(b, s, PacketType.PUBREC, id);
   const f = s.flights[i];
   b.changes++;
   const st = storeFor(b, s);
@@ -59,7 +61,7 @@ export function handlePubrec(b: Broker, conn: number, p: Packet): void {
 
 /** PUBCOMP ends a QoS 2 flow (SRV-PUB-11). */
 export function handlePubcomp(b: Broker, conn: number, p: Packet): void {
-  ackEnds(b, conn, p.packetId, 2, "PUBCOMP");
+  ackEnds(b, conn, p.packetId, 2, PacketType.PUBCOMP);
 }
 
 /** PUBREL ends an inbound QoS 2 flow; PUBCOMP is sent even for unknown ids (SRV-PUB-10). */

@@ -1,6 +1,8 @@
 import { PacketType, SUBACK_FAILURE } from "../../codec/constants";
 import { encodeAck, encodeSuback } from "../../codec/encode";
 import { Packet } from "../../codec/packet";
+import { logf } from "../../log/log";
+import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
 import { isValidFilter, topicMatches } from "../../topics/topic";
 import { utf8Length } from "../../bytes/bytes";
@@ -24,23 +26,22 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
     const filter = p.filters[i];
     let requested = p.qosList[i];
     if (requested > MAX_GRANTED_QOS) requested = MAX_GRANTED_QOS;
+    // Without QoS 2 the broker grants at most QoS 1 (MQTT-3.8.4-6: a lower QoS may be granted).
+    if (!MIDGE_FEATURES.qos2 && requested > 1) requested = 1;
     if (!isValidFilter(filter) || utf8Length(filter) > b.limits.maxTopicLength) {
-      b.log.log(LogLevel.NOTICE, "Client " + s.clientId + " subscribed to invalid filter '" + filter + "': refused (0x80).");
+      logf(b.log, LogLevel.NOTICE, Msg.SUBSCRIBE_INVALID_FILTER, s.clientId, filter);
       codes[i] = SUBACK_FAILURE; // SRV-SUB-1
       continue;
     }
     if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, filter, Access.SUBSCRIBE)) {
-      b.log.log(LogLevel.NOTICE, "Denied SUBSCRIBE from " + s.clientId + " to '" + filter + "' (not authorised): 0x80.");
+      logf(b.log, LogLevel.NOTICE, Msg.SUBSCRIBE_DENIED, s.clientId, filter);
       codes[i] = SUBACK_FAILURE; // SRV-SUB-2
       continue;
     }
     const result = subscriptionAdd(b, c.session, filter, requested);
     if (result === SubResult.CLIENT_LIMIT || result === SubResult.TABLE_FULL) {
-      b.log.log(
-        LogLevel.WARNING,
-        "Client " + s.clientId + " subscription to '" + filter + "' refused (0x80): " +
-          (result === SubResult.CLIENT_LIMIT ? "the client has " + b.limits.maxSubscriptionsPerClient + " subscriptions" : "subscription table full (" + b.limits.maxSubscriptions + ")") + ".",
-      );
+      if (result === SubResult.CLIENT_LIMIT) logf(b.log, LogLevel.WARNING, Msg.SUBSCRIBE_CLIENT_LIMIT, s.clientId, filter, b.limits.maxSubscriptionsPerClient);
+      else logf(b.log, LogLevel.WARNING, Msg.SUBSCRIBE_TABLE_FULL, s.clientId, filter, b.limits.maxSubscriptions);
       codes[i] = SUBACK_FAILURE; // SRV-SUB-2
       continue;
     }
@@ -48,7 +49,7 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
   }
   sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
   for (let i = 0; i < p.count; i++) {
-    if (codes[i] !== SUBACK_FAILURE) sendRetained(b, c.session, s, p.filters[i], codes[i]);
+    if (MIDGE_FEATURES.retained && codes[i] !== SUBACK_FAILURE) sendRetained(b, c.session, s, p.filters[i], codes[i]);
   }
 }
 
