@@ -135,7 +135,10 @@ export function worstCase(profile, costs, _bundleBytes, limits, geo, startupOver
   // Measured per-byte costs are for the Linux build's geometry; a board packs fewer bytes
   // per variable. Scale by the worse of the two ratios (strings and flat strings).
   const scale = Math.max(linux.next / board.next, linux.varBytes / board.varBytes);
-  const start = startupOverride !== undefined ? startupOverride : startVars(lim, costs);
+  // Start-up: given (the build's figure for this bundle), else measured for this board
+  // (startup.mjs), else the older single measurement scaled by table slots.
+  const measured = costs.startup && costs.startup.boards ? costs.startup.boards[profile.board] : undefined;
+  const start = startupOverride !== undefined ? startupOverride : measured !== undefined ? measured.vars : startVars(lim, costs);
   const list = items(lim, costs.espruino.items, scale, (n) => stringVars(n, board), (n) => bytesVars(n, board));
   const total = start + list.reduce((n, i) => n + i.total, 0);
   return { jsVars, reserve, budget, start, items: list, total, scale, board };
@@ -191,8 +194,14 @@ export function bundleShape(code, ts) {
     }
     ts.forEachChild(node, (child) => visit(child, inFunction || isFunction));
   };
-  // The bundle is one IIFE: its body is the top level.
-  visit(sf, false);
+  // The bundle is one IIFE, (()=>{...})(): its body is the top level, and it is not counted.
+  const stmt = sf.statements.length === 1 ? sf.statements[0] : undefined;
+  let call = stmt && ts.isExpressionStatement(stmt) ? stmt.expression : undefined;
+  while (call && ts.isParenthesizedExpression(call)) call = call.expression;
+  let callee = call && ts.isCallExpression(call) ? call.expression : undefined;
+  while (callee && ts.isParenthesizedExpression(callee)) callee = callee.expression;
+  if (callee && (ts.isArrowFunction(callee) || ts.isFunctionExpression(callee))) ts.forEachChild(callee.body, (child) => visit(child, false));
+  else visit(sf, false);
   return { functions, params, values };
 }
 

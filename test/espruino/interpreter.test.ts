@@ -16,8 +16,9 @@ import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ROOT, buildEspruino, loadProfile } from "../../targets/espruino/build.mjs";
 import { EspruinoProcess, boot, findInterpreter, writeStorage } from "../../targets/espruino/interpreter.mjs";
 import { estimateFor, fillTables } from "../../targets/espruino/loadtest.mjs";
-import { loadCosts, startVars } from "../../targets/espruino/memory.mjs";
+import { loadCosts, startupVars } from "../../targets/espruino/memory.mjs";
 import { client, connected, pk } from "../../targets/espruino/rawClient.mjs";
+import ts from "typescript";
 
 const BIG = findInterpreter(16383);
 const SMALL = findInterpreter(1600);
@@ -205,10 +206,12 @@ describe.skipIf(!BIG)("on the real Espruino interpreter", { timeout: 60000 }, ()
     const used = await e.memory();
     const est = estimateFor(profile, loadCosts());
     expect(e.output()).not.toMatch(/OUT OF MEMORY/);
-    expect(load.clients).toBe(16);
+    expect(load.clients).toBe(profile.limits.maxConnections);
     // The estimate (same load, this build's geometry) is an upper bound, and a close one.
     expect(used).toBeLessThanOrEqual(est.total);
-    expect(used).toBeGreaterThan(est.total * 0.85);
+    // Not far above either; the estimate also counts every connection's send buffer full,
+    // which fillTables does not make (with 8 connections that is about a quarter of it).
+    expect(used).toBeGreaterThan(est.total * 0.7);
     for (const c of load.open) c.close();
   });
 
@@ -219,7 +222,9 @@ describe.skipIf(!BIG)("on the real Espruino interpreter", { timeout: 60000 }, ()
     const e = await bootBoard("esp8266", { port, persist: false }, 1600);
     await e.waitFor(/listen socket on port/, 10000);
     const used = await e.memory();
-    expect(Math.abs(used - startVars(profile.limits, costs))).toBeLessThan(50);
+    // The build's start-up figure for this very bundle (measured by startup.mjs, or its model).
+    const code = readFileSync(join(ROOT, "dist", "esp8266", "midge.js"), "latin1");
+    expect(Math.abs(used - startupVars("esp8266", code, costs, ts).vars)).toBeLessThan(50);
     const c = client(port);
     await c.ready;
     c.send(pk.connect("first", true));

@@ -237,7 +237,7 @@ describe("memory budget (in-process simulator)", { timeout: 60000 }, () => {
       expect(sim.heapLimit()).toBeGreaterThan(0);
       const load = await fillTables(sim.port, loadProfile("esp32").limits);
       expect(fatal).toBe("");
-      expect(load.clients).toBe(16);
+      expect(load.clients).toBe(loadProfile("esp32").limits.maxConnections);
       expect(load.subscriptions).toBe(loadProfile("esp32").limits.maxSubscriptions);
       expect(sim.estimatedVars()).toBeLessThanOrEqual(16383 - 3000);
       for (const c of load.open) c.close();
