@@ -1,36 +1,14 @@
 import { Bytes, bytesLength, newWriter, writerReset, writerByte, writerBytes, writerString, writerTake, utf8Length } from "../bytes/bytes";
 import { PacketType } from "./constants";
+import { fieldBinary, fieldString, fieldU16, fieldVariable } from "./fields";
 import { Packet } from "./packet";
 
 // One writer for all encoders: encoding is synchronous and writerTake hands out a copy.
 const out = newWriter(256);
 
-function writeLength(n: number): void {
-  // Variable byte integer, shortest form (SRV-ENC-5).
-  let rest = n;
-  do {
-    let digit = rest % 128;
-    rest = Math.floor(rest / 128);
-    if (rest > 0) digit += 128;
-    writerByte(out, digit);
-  } while (rest > 0);
-}
 
-function writeU16(n: number): void {
-  writerByte(out, Math.floor(n / 256));
-  writerByte(out, n % 256);
-}
 
-function writeStringField(s: string, byteLength: number): void {
-  writeU16(byteLength);
-  writerString(out, s);
-}
 
-function writeBinaryField(b: Bytes): void {
-  const n = bytesLength(b);
-  writeU16(n);
-  writerBytes(out, b, 0, n);
-}
 
 export function encodeConnack(sessionPresent: boolean, returnCode: number): Bytes {
   writerReset(out);
@@ -50,10 +28,10 @@ export function encodePublish(topicBytes: Bytes, payload: Bytes, qos: number, du
   const payloadLength = bytesLength(payload);
   writerReset(out);
   writerByte(out, 0x30 + (dup ? 8 : 0) + qos * 2 + (retain ? 1 : 0));
-  writeLength(2 + topicLength + (qos > 0 ? 2 : 0) + payloadLength);
-  writeU16(topicLength);
+  fieldVariable(out, 2 + topicLength + (qos > 0 ? 2 : 0) + payloadLength);
+  fieldU16(out, topicLength);
   writerBytes(out, topicBytes, 0, topicLength);
-  if (qos > 0) writeU16(packetId);
+  if (qos > 0) fieldU16(out, packetId);
   writerBytes(out, payload, 0, payloadLength);
   return writerTake(out);
 }
@@ -63,15 +41,15 @@ export function encodeAck(type: number, packetId: number): Bytes {
   writerReset(out);
   writerByte(out, type * 16 + (type === PacketType.PUBREL ? 2 : 0));
   writerByte(out, 2);
-  writeU16(packetId);
+  fieldU16(out, packetId);
   return writerTake(out);
 }
 
 export function encodeSuback(packetId: number, codes: number[], count: number): Bytes {
   writerReset(out);
   writerByte(out, 0x90);
-  writeLength(2 + count);
-  writeU16(packetId);
+  fieldVariable(out, 2 + count);
+  fieldU16(out, packetId);
   for (let i = 0; i < count; i++) writerByte(out, codes[i]);
   return writerTake(out);
 }
@@ -89,10 +67,10 @@ export function encodeSubscribe(packetId: number, filters: string[], qosList: nu
   for (let i = 0; i < count; i++) length += 3 + utf8Length(filters[i]);
   writerReset(out);
   writerByte(out, 0x82);
-  writeLength(length);
-  writeU16(packetId);
+  fieldVariable(out, length);
+  fieldU16(out, packetId);
   for (let i = 0; i < count; i++) {
-    writeStringField(filters[i], utf8Length(filters[i]));
+    fieldString(out, filters[i], utf8Length(filters[i]));
     writerByte(out, qosList[i]);
   }
   return writerTake(out);
@@ -103,9 +81,9 @@ export function encodeUnsubscribe(packetId: number, filters: string[], count: nu
   for (let i = 0; i < count; i++) length += 2 + utf8Length(filters[i]);
   writerReset(out);
   writerByte(out, 0xa2);
-  writeLength(length);
-  writeU16(packetId);
-  for (let i = 0; i < count; i++) writeStringField(filters[i], utf8Length(filters[i]));
+  fieldVariable(out, length);
+  fieldU16(out, packetId);
+  for (let i = 0; i < count; i++) fieldString(out, filters[i], utf8Length(filters[i]));
   return writerTake(out);
 }
 
@@ -133,18 +111,18 @@ export function encodeConnect(p: Packet): Bytes {
   }
   writerReset(out);
   writerByte(out, 0x10);
-  writeLength(length);
-  writeStringField(p.protocolName, nameLength);
+  fieldVariable(out, length);
+  fieldString(out, p.protocolName, nameLength);
   writerByte(out, p.protocolLevel);
   writerByte(out, flags);
-  writeU16(p.keepAlive);
-  writeStringField(p.clientId, idLength);
+  fieldU16(out, p.keepAlive);
+  fieldString(out, p.clientId, idLength);
   if (p.willFlag) {
-    writeStringField(p.willTopic, willTopicLength);
-    writeBinaryField(p.willPayload);
+    fieldString(out, p.willTopic, willTopicLength);
+    fieldBinary(out, p.willPayload);
   }
-  if (p.hasUsername) writeStringField(p.username, usernameLength);
-  if (p.hasPassword) writeBinaryField(p.password);
+  if (p.hasUsername) fieldString(out, p.username, usernameLength);
+  if (p.hasPassword) fieldBinary(out, p.password);
   return writerTake(out);
 }
 

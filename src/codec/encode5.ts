@@ -1,5 +1,6 @@
 import { Bytes, bytesLength, newWriter, writerReset, writerByte, writerBytes, writerString, writerTake, utf8Length } from "../bytes/bytes";
 import { PacketType } from "./constants";
+import { fieldBinary, fieldString, fieldU16, fieldVariable } from "./fields";
 import { Packet } from "./packet";
 import { Properties, PropertyPlace, propertyAllowed } from "./properties";
 
@@ -28,21 +29,7 @@ export function packetSize(remaining: number): number {
   return 1 + variableLength(remaining) + remaining;
 }
 
-function writeVariable(n: number): void {
-  // Shortest form (MQTT-1.5.5-1).
-  let rest = n;
-  do {
-    let digit = rest % 128;
-    rest = Math.floor(rest / 128);
-    if (rest > 0) digit += 128;
-    writerByte(out, digit);
-  } while (rest > 0);
-}
 
-function writeU16(n: number): void {
-  writerByte(out, Math.floor(n / 256));
-  writerByte(out, n % 256);
-}
 
 function writeU32(n: number): void {
   writerByte(out, Math.floor(n / 16777216) % 256);
@@ -52,15 +39,9 @@ function writeU32(n: number): void {
 }
 
 function writeText(s: string): void {
-  writeU16(utf8Length(s));
-  writerString(out, s);
+  fieldString(out, s, utf8Length(s));
 }
 
-function writeBinary(b: Bytes): void {
-  const n = bytesLength(b);
-  writeU16(n);
-  writerBytes(out, b, 0, n);
-}
 
 /**
  * Bytes the properties of pr that may appear in `place` (a PropertyPlace) take, without the
@@ -110,7 +91,7 @@ function writeByteProperty(id: number, v: number): void {
 
 /** Property Length, then the properties propertiesLength counted, in identifier order. */
 function writeProperties(pr: Properties, place: number, length: number): void {
-  writeVariable(length);
+  fieldVariable(out, length);
   if (length === 0) return;
   if (pr.payloadFormatIndicator >= 0 && propertyAllowed(0x01, place)) writeByteProperty(0x01, pr.payloadFormatIndicator);
   if (pr.messageExpiryInterval >= 0 && propertyAllowed(0x02, place)) {
@@ -127,12 +108,12 @@ function writeProperties(pr: Properties, place: number, length: number): void {
   }
   if (pr.hasCorrelationData && propertyAllowed(0x09, place)) {
     writerByte(out, 0x09);
-    writeBinary(pr.correlationData);
+    fieldBinary(out, pr.correlationData);
   }
   if (pr.subscriptionIdCount > 0 && propertyAllowed(0x0b, place)) {
     for (let i = 0; i < pr.subscriptionIdCount; i++) {
       writerByte(out, 0x0b);
-      writeVariable(pr.subscriptionIds[i]);
+      fieldVariable(out, pr.subscriptionIds[i]);
     }
   }
   if (pr.sessionExpiryInterval >= 0 && propertyAllowed(0x11, place)) {
@@ -145,7 +126,7 @@ function writeProperties(pr: Properties, place: number, length: number): void {
   }
   if (pr.serverKeepAlive >= 0 && propertyAllowed(0x13, place)) {
     writerByte(out, 0x13);
-    writeU16(pr.serverKeepAlive);
+    fieldU16(out, pr.serverKeepAlive);
   }
   if (pr.hasAuthenticationMethod && propertyAllowed(0x15, place)) {
     writerByte(out, 0x15);
@@ -153,7 +134,7 @@ function writeProperties(pr: Properties, place: number, length: number): void {
   }
   if (pr.hasAuthenticationData && propertyAllowed(0x16, place)) {
     writerByte(out, 0x16);
-    writeBinary(pr.authenticationData);
+    fieldBinary(out, pr.authenticationData);
   }
   if (pr.requestProblemInformation >= 0 && propertyAllowed(0x17, place)) writeByteProperty(0x17, pr.requestProblemInformation);
   if (pr.willDelayInterval >= 0 && propertyAllowed(0x18, place)) {
@@ -175,15 +156,15 @@ function writeProperties(pr: Properties, place: number, length: number): void {
   }
   if (pr.receiveMaximum >= 0 && propertyAllowed(0x21, place)) {
     writerByte(out, 0x21);
-    writeU16(pr.receiveMaximum);
+    fieldU16(out, pr.receiveMaximum);
   }
   if (pr.topicAliasMaximum >= 0 && propertyAllowed(0x22, place)) {
     writerByte(out, 0x22);
-    writeU16(pr.topicAliasMaximum);
+    fieldU16(out, pr.topicAliasMaximum);
   }
   if (pr.topicAlias >= 0 && propertyAllowed(0x23, place)) {
     writerByte(out, 0x23);
-    writeU16(pr.topicAlias);
+    fieldU16(out, pr.topicAlias);
   }
   if (pr.maximumQos >= 0 && propertyAllowed(0x24, place)) writeByteProperty(0x24, pr.maximumQos);
   if (pr.retainAvailable >= 0 && propertyAllowed(0x25, place)) writeByteProperty(0x25, pr.retainAvailable);
@@ -234,7 +215,7 @@ export function encodeConnackV5(sessionPresent: boolean, reasonCode: number, pr:
   const length = fitProperties(pr, PropertyPlace.CONNACK, 2, maxPacketSize);
   writerReset(out);
   writerByte(out, 0x20);
-  writeVariable(2 + variableLength(length) + length);
+  fieldVariable(out, 2 + variableLength(length) + length);
   writerByte(out, sessionPresent && reasonCode < 0x80 ? 1 : 0); // MQTT-3.2.2-6: never with a refusal
   writerByte(out, reasonCode);
   writeProperties(pr, PropertyPlace.CONNACK, length);
@@ -264,10 +245,10 @@ export function encodePublishV5(topicBytes: Bytes, payload: Bytes, qos: number, 
   const length = propertiesLength(pr, PropertyPlace.PUBLISH);
   writerReset(out);
   writerByte(out, 0x30 + (dup ? 8 : 0) + qos * 2 + (retain ? 1 : 0));
-  writeVariable(2 + topicLength + (qos > 0 ? 2 : 0) + variableLength(length) + length + payloadLength);
-  writeU16(topicLength);
+  fieldVariable(out, 2 + topicLength + (qos > 0 ? 2 : 0) + variableLength(length) + length + payloadLength);
+  fieldU16(out, topicLength);
   writerBytes(out, topicBytes, 0, topicLength);
-  if (qos > 0) writeU16(packetId);
+  if (qos > 0) fieldU16(out, packetId);
   writeProperties(pr, PropertyPlace.PUBLISH, length);
   writerBytes(out, payload, 0, payloadLength);
   return take();
@@ -285,12 +266,12 @@ export function encodeAckV5(type: number, packetId: number, reasonCode: number, 
   writerByte(out, type * 16 + (type === PacketType.PUBREL ? 2 : 0));
   if (length === 0) {
     writerByte(out, reasonCode === 0 ? 2 : 3);
-    writeU16(packetId);
+    fieldU16(out, packetId);
     if (reasonCode !== 0) writerByte(out, reasonCode);
     return take();
   }
-  writeVariable(3 + variableLength(length) + length);
-  writeU16(packetId);
+  fieldVariable(out, 3 + variableLength(length) + length);
+  fieldU16(out, packetId);
   writerByte(out, reasonCode);
   writeProperties(pr, PropertyPlace.ACK, length);
   return take();
@@ -301,8 +282,8 @@ export function encodeSubackV5(type: number, packetId: number, codes: number[], 
   const length = fitProperties(pr, PropertyPlace.SUBACK, 2 + count, maxPacketSize);
   writerReset(out);
   writerByte(out, type * 16);
-  writeVariable(2 + variableLength(length) + length + count);
-  writeU16(packetId);
+  fieldVariable(out, 2 + variableLength(length) + length + count);
+  fieldU16(out, packetId);
   writeProperties(pr, PropertyPlace.SUBACK, length);
   for (let i = 0; i < count; i++) writerByte(out, codes[i]);
   return take();
@@ -325,7 +306,7 @@ export function encodeReasonV5(type: number, reasonCode: number, pr: Properties,
     writerByte(out, 1);
     writerByte(out, reasonCode);
   } else {
-    writeVariable(1 + variableLength(length) + length);
+    fieldVariable(out, 1 + variableLength(length) + length);
     writerByte(out, reasonCode);
     writeProperties(pr, place, length);
   }
@@ -355,20 +336,20 @@ export function encodeConnectV5(p: Packet): Bytes {
   }
   writerReset(out);
   writerByte(out, 0x10);
-  writeVariable(length);
+  fieldVariable(out, length);
   writeText("MQTT");
   writerByte(out, 5);
   writerByte(out, flags);
-  writeU16(p.keepAlive);
+  fieldU16(out, p.keepAlive);
   writeProperties(p.props, PropertyPlace.CONNECT, propsLength);
   writeText(p.clientId);
   if (p.willFlag) {
     writeProperties(p.willProps, PropertyPlace.WILL, willLength);
     writeText(p.willTopic);
-    writeBinary(p.willPayload);
+    fieldBinary(out, p.willPayload);
   }
   if (p.hasUsername) writeText(p.username);
-  if (p.hasPassword) writeBinary(p.password);
+  if (p.hasPassword) fieldBinary(out, p.password);
   return take();
 }
 
@@ -382,8 +363,8 @@ export function encodeSubscribeV5(p: Packet): Bytes {
   for (let i = 0; i < p.count; i++) length += 2 + utf8Length(p.filters[i]) + (subscribe ? 1 : 0);
   writerReset(out);
   writerByte(out, p.type * 16 + 2);
-  writeVariable(length);
-  writeU16(p.packetId);
+  fieldVariable(out, length);
+  fieldU16(out, p.packetId);
   writeProperties(p.props, place, propsLength);
   for (let i = 0; i < p.count; i++) {
     writeText(p.filters[i]);
