@@ -35,7 +35,7 @@ const STEPS = [
   {
     // One bundle per Espruino board profile (with its size and worst-case memory table) and
     // the simulator that runs them. Fails when a board is over budget, unless
-    // MIDGE_ESPRUINO_BUDGET=warn (as `npm test` sets: see README, Espruino).
+    // MIDGE_ESPRUINO_BUDGET=strict (budgets are asserted by the tests: see README, Espruino).
     flag: "--espruino",
     name: "espruino",
     async run() {
