@@ -13,7 +13,7 @@ export interface Features {
   mqtt31: boolean;
   /** QoS 2 both ways; off: SUBACK grants at most QoS 1, a QoS 2 PUBLISH or will closes the connection. */
   qos2: boolean;
-  /** Last will messages; off: a CONNECT with a will gets CONNACK 0x05 (not authorised). */
+  /** Last will messages; off: a CONNECT with a will is closed without CONNACK (MQTT-3.2.2-6: no return code says why). */
   will: boolean;
   /** Retained messages; off: behaves as retain_available false. */
   retained: boolean;
@@ -23,7 +23,10 @@ export interface Features {
   persistence: boolean;
   /** The $SYS/broker/... topics. */
   sys: boolean;
-  /** Bridges to other brokers (src/bridge), and bridges connecting to us (protocol level 0x83/0x84). */
+  /**
+   * Bridges to other brokers (src/bridge, `connection` sections; off: such a config is an
+   * error). Brokers bridging to us (protocol level 0x83/0x84) are served either way.
+   */
   bridge: boolean;
   /** Log lines as text; off: as numbered codes that `midge log-text` on a host turns back into text. */
   logText: boolean;
