@@ -8,9 +8,9 @@
  * - "limits": keys of Limits (src/limits.ts), whole numbers >= 0 or booleans as in
  *   DEFAULT_LIMITS. A profile in boards/ (`complete` true) must name every limit; a profile
  *   given by path may leave some out: they come from DEFAULT_LIMITS.
- * - "features": keys of FEATURE_NAMES (src/features.ts), booleans. Missing object = every
- *   feature on (the profiles in boards/ do not list features yet); a feature left out of the
- *   object is on too. Unknown names and non-booleans are errors.
+ * - "features": keys of FEATURE_NAMES (src/features.ts), booleans. A profile in boards/
+ *   (`complete`) must name every feature; in a profile given by path a missing object, or a
+ *   feature left out of it, is on. Unknown names and non-booleans are errors.
  * Other keys ("espruino", "notes", ...) belong to other tools and are ignored here.
  */
 import { FEATURE_NAMES, Features, allFeatures } from "../features";
@@ -103,6 +103,7 @@ export function validateProfile(json: unknown, source: string, complete: boolean
   }
   const features = allFeatures();
   const featuresJson = obj["features"];
+  if (complete && !isObject(featuresJson)) return failed(at + '"features" must name every feature (a profile in boards/ does)');
   if (featuresJson !== undefined && featuresJson !== null) {
     if (!isObject(featuresJson)) return failed(at + '"features" must be an object');
     const f = featuresJson as { [key: string]: unknown };
@@ -114,7 +115,10 @@ export function validateProfile(json: unknown, source: string, complete: boolean
     for (let i = 0; i < FEATURE_NAMES.length; i++) {
       const key = FEATURE_NAMES[i];
       const value = f[key];
-      if (value === undefined || value === null) continue;
+      if (value === undefined || value === null) {
+        if (complete) return failed(at + 'feature "' + key + '" missing (a profile in boards/ names every feature)');
+        continue;
+      }
       if (typeof value !== "boolean") return failed(at + 'feature "' + key + '" must be true or false');
       out[key] = value;
     }

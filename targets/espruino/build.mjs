@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import ts from "typescript";
 import { coreHash, formatEstimate, loadCosts, startupVars, worstCase } from "./memory.mjs";
+import { profileModule, validateBoard } from "../../tools/lib/profile.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BOARDS_DIR = join(ROOT, "boards");
@@ -121,29 +122,20 @@ export function loadProfile(board) {
   return profile;
 }
 
-/** The feature names of src/features.ts (FEATURE_NAMES), read from the source so there is one list. */
+/** The feature names of src/features.ts, in its order (the host profile has them all). */
 export function featureNames() {
-  const src = readFileSync(join(ROOT, "src", "features.ts"), "utf8");
-  const list = /export const FEATURE_NAMES: string\[\] = \[([^\]]*)\]/.exec(src)[1];
-  return [...list.matchAll(/"(\w+)"/g)].map((m) => m[1]);
+  return Object.keys(profileModule().defaultProfile("").features);
 }
 
 /**
- * The profile's features, every name of src/features.ts given as true or false. The Espruino
- * target has no bridge link (targets/espruino/README.md), so "bridge" must be false there.
+ * The profile's features, checked by the core's validator (src/config/profile.ts: a profile of
+ * boards/ names every feature). The Espruino target has no bridge link
+ * (targets/espruino/README.md), so "bridge" must be false there.
  */
 export function featuresOf(profile) {
-  const f = profile.features;
-  const where = `boards/${profile.board}.json`;
-  if (typeof f !== "object" || f === null) throw new Error(`${where}: "features" must name every feature (${featureNames().join(", ")})`);
-  const out = {};
-  for (const name of featureNames()) {
-    if (typeof f[name] !== "boolean") throw new Error(`${where}: feature "${name}" must be true or false`);
-    out[name] = f[name];
-  }
-  for (const name of Object.keys(f)) if (!(name in out)) throw new Error(`${where}: unknown feature "${name}"`);
-  if (out.bridge) throw new Error(`${where}: the Espruino target has no bridges: "bridge" must be false`);
-  return out;
+  const features = validateBoard(profile, profile.board).features;
+  if (features.bridge) throw new Error(`boards/${profile.board}.json: the Espruino target has no bridges: "bridge" must be false`);
+  return features;
 }
 
 /** esbuild defines that make each feature a constant: MIDGE_FEATURES.<name> -> true/false. */
@@ -159,17 +151,9 @@ export function featuresOffLabel(features) {
   return off.length === 0 ? "all" : "-" + off.join(" -");
 }
 
-/** Every limit, in DEFAULT_LIMITS order, from the profile (a profile must list them all). */
+/** Every limit, in DEFAULT_LIMITS order, checked by the core's validator (a profile of boards/ names them all). */
 function limitsOf(profile) {
-  const src = readFileSync(join(ROOT, "src", "limits.ts"), "utf8");
-  const block = /export const DEFAULT_LIMITS: Limits = \{([\s\S]*?)\n\};/.exec(src)[1];
-  const keys = [...block.matchAll(/^\s+(\w+):/gm)].map((m) => m[1]);
-  const out = {};
-  for (const k of keys) {
-    if (profile.limits[k] === undefined) throw new Error(`boards/${profile.board}.json: limit "${k}" missing`);
-    out[k] = profile.limits[k];
-  }
-  return out;
+  return validateBoard(profile, profile.board).limits;
 }
 
 const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;

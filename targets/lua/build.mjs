@@ -15,9 +15,9 @@ import { mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } fro
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build as esbuild } from "esbuild";
 import ts from "typescript";
 import * as tstl from "typescript-to-lua";
+import { profileModule } from "../../tools/lib/profile.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -84,20 +84,6 @@ function luaLiteral(v) {
   throw new Error(`cannot bake ${typeof v} into Lua`);
 }
 
-/** src/config/profile.ts compiled for Node (the validator the Lua build runs too). */
-async function profileValidator() {
-  const r = await esbuild({
-    entryPoints: [join(root, "src", "config", "profile.ts")],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "node",
-    logLevel: "silent",
-  });
-  const code = r.outputFiles[0].text;
-  return import("data:text/javascript;base64," + Buffer.from(code).toString("base64"));
-}
-
 export const BAKED_BOARDS_LUA = join(here, "bakedBoards.lua");
 
 /**
@@ -106,7 +92,7 @@ export const BAKED_BOARDS_LUA = join(here, "bakedBoards.lua");
  * the Lua build then needs no boards/ directory at run time. Throws on an invalid profile.
  */
 export async function bakeBoards() {
-  const { validateProfile } = await profileValidator();
+  const { validateProfile } = profileModule();
   const dir = join(root, "boards");
   const entries = [];
   for (const f of readdirSync(dir).filter((n) => n.endsWith(".json")).sort()) {

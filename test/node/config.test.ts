@@ -97,6 +97,15 @@ describe("board profiles", () => {
     expect(validateProfile(json, "host.json", false).ok).toBe(true);
   });
 
+  test("a profile in boards/ must name every feature (the Espruino and Lua builds check them with the same validator)", () => {
+    const json = JSON.parse(readFileSync(new URL("../../boards/esp32.json", import.meta.url), "utf8"));
+    delete json.features.will;
+    expect(validateProfile(json, "esp32", true)).toMatchObject({ ok: false, error: expect.stringContaining('feature "will" missing') });
+    expect(validateProfile(json, "esp32.json", false).ok).toBe(true);
+    delete json.features;
+    expect(validateProfile(json, "esp32", true)).toMatchObject({ ok: false, error: expect.stringContaining('"features" must name every feature') });
+  });
+
   test("an unknown board name lists the known ones", () => {
     const r = loadBoard("esp9000", dir);
     expect(r).toEqual({ ok: false, error: expect.stringMatching(/^unknown board 'esp9000' \(known: .*host/) });
