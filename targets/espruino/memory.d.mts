@@ -11,5 +11,6 @@ export function startVars(limits: Record<string, number | boolean>, costs: any):
 export function worstCase(profile: any, costs: any, bundleBytes?: number, limits?: Record<string, number | boolean>): Estimate;
 export function calibration(profile: any, costs: any): Calibration | null;
 export function formatEstimate(board: string, est: Estimate): string;
+export function bundleHash(code: string): string;
 export function bundleShape(code: string, ts: unknown): { functions: number; params: number; values: number };
 export function startupVars(board: string, code: string, costs: unknown, ts: unknown): { vars: number; measured: boolean; shape: { functions: number; params: number; values: number }; hash: string };

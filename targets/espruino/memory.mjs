@@ -205,13 +205,18 @@ export function bundleShape(code, ts) {
   return { functions, params, values };
 }
 
+/** The key of a bundle's start-up measurement in costs.json (startup.mjs writes it, the build reads it). */
+export function bundleHash(code) {
+  return createHash("sha256").update(code).digest("hex").slice(0, 16);
+}
+
 /**
  * Start-up variables of a bundle: measured on the real interpreter when costs.json holds a
  * measurement of this exact bundle (by hash), else estimated from its shape with the model
  * fitted to the measured bundles (measure.mjs startup). { vars, measured, shape }.
  */
 export function startupVars(board, code, costs, ts) {
-  const hash = createHash("sha256").update(code).digest("hex").slice(0, 16);
+  const hash = bundleHash(code);
   const shape = bundleShape(code, ts);
   const rec = costs && costs.startup && costs.startup.boards ? costs.startup.boards[board] : undefined;
   if (rec && rec.bundleHash === hash) return { vars: rec.vars, measured: true, shape, hash };

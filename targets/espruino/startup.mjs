@@ -15,14 +15,13 @@
 // Needs interpreters (MIDGE_ESPRUINO_<vars>, see interpreter.mjs). The Linux build sometimes
 // stops on an assertion of its stdin thread; a boot that fails is tried again, up to 3 times.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { buildEspruino, bundleFor, espruinoBoards, featureNames, featuresOf, loadProfile } from "./build.mjs";
 import { boot, findInterpreter, writeStorage } from "./interpreter.mjs";
-import { bundleShape } from "./memory.mjs";
+import { bundleHash, bundleShape } from "./memory.mjs";
 import { freePort } from "../../tools/lib/net.mjs";
 
 const COSTS_FILE = fileURLToPath(new URL("./costs.json", import.meta.url));
@@ -50,8 +49,6 @@ async function bootUsage(code, vars) {
   }
   return { error: "the interpreter did not start the bundle in 3 attempts" };
 }
-
-const hashOf = (code) => createHash("sha256").update(code).digest("hex").slice(0, 16);
 
 /** Least squares for vars = X b (normal equations, Gaussian elimination). */
 function leastSquares(rows, ys) {
@@ -91,7 +88,7 @@ async function main() {
     const code = readFileSync(join(fileURLToPath(new URL("../../", import.meta.url)), "dist", board, "midge.js"), "latin1");
     const r = await bootUsage(code, vars);
     if (r.error) throw new Error(`${board}: ${r.error}`);
-    boards[board] = { vars: r.usage, jsVars: vars, bytes: Buffer.byteLength(code, "latin1"), bundleHash: hashOf(code) };
+    boards[board] = { vars: r.usage, jsVars: vars, bytes: Buffer.byteLength(code, "latin1"), bundleHash: bundleHash(code) };
     samples.push({ label: board, shape: bundleShape(code, ts), vars: r.usage });
     console.log(`${board.padEnd(14)} ${String(r.usage).padStart(5)} variables at start-up (${vars} in the store)`);
   }

@@ -33,10 +33,10 @@ function unknownId(b: Broker, s: Session, type: number, id: number): void {
 }
 
 /** PUBACK (qos 1) or PUBCOMP (qos 2) ends a flow. */
-function ackEnds(b: Broker, conn: number, id: number, qos: number, name: number): void {
+function ackEnds(b: Broker, conn: number, id: number, qos: number, type: number): void {
   const s = sessionOf(b, conn);
   const i = flightAcked(s, id, qos);
-  if (i < 0) return unknownId(b, s, name, id);
+  if (i < 0) return unknownId(b, s, type, id);
   endFlight(b, s, i);
 }
 
