@@ -1,8 +1,8 @@
-import { Bytes, bytesLength } from "../bytes/bytes";
-import { PROTOCOL_LEVEL_31, PacketType } from "../codec/constants";
+import { Bytes, EMPTY_BYTES, bytesLength } from "../bytes/bytes";
+import { PROTOCOL_LEVEL_31, PROTOCOL_LEVEL_5, PacketType, ReasonCode } from "../codec/constants";
 import { decodePacket } from "../codec/decode";
 import { frameFeed, frameNext, framePending, frameReset } from "../codec/frameReader";
-import { Status } from "../codec/status";
+import { Status, reasonCodeV5 } from "../codec/status";
 import { logf, render } from "../log/log";
 import { Msg } from "../log/messages";
 import { Limits } from "../limits";
@@ -13,7 +13,8 @@ import { handlePingreq } from "./handlers/ping";
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from "./handlers/pubflow";
 import { handlePublish } from "./handlers/publish";
 import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe";
-import { closeConnection, connectionLost } from "./lifecycle";
+import { closeConnection, closeForCode, connectionLost, sessionsTick } from "./lifecycle";
+import { sendDisconnectV5 } from "./mqtt5";
 import { publishFromBroker } from "./publish";
 import { storeCommit } from "./persist";
 import { sysPublish } from "./sys";
@@ -48,8 +49,15 @@ export function brokerOpen(b: Broker, peer: string, identity?: string): number {
     c.lastPacketAt = c.openedAt;
     c.partialSince = -1;
     c.keepAliveMs = 0;
+    c.protocolLevel = 0;
     c.hasWill = false;
     c.droppedQos0 = 0;
+    if (MIDGE_FEATURES.mqtt5) {
+      c.maxPacketOut = 0;
+      c.willProps = EMPTY_BYTES;
+      c.willExpiry = -1;
+      c.willDelay = 0;
+    }
     frameReset(c.reader);
     b.stats.connections++;
     b.stats.connectionsTotal++;
@@ -96,7 +104,9 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
     }
     c.partialSince = -1;
     if (framed !== Status.PACKET) {
-      closeConnection(b, conn, render(Msg.REASON_MALFORMED_PACKET, framed), true); // MQTT-4.8.0-1
+      // MQTT-4.8.0-1; an MQTT 5.0 client gets DISCONNECT 0x95 for a packet over our Maximum
+      // Packet Size (MQTT-3.2.2-15 is the client's side), 0x81 for the others.
+      closeForCode(b, conn, MIDGE_FEATURES.mqtt5 ? reasonCodeV5(framed) : 0, render(Msg.REASON_MALFORMED_PACKET, framed));
       return;
     }
     c.lastPacketAt = b.clock.now(); // MQTT-3.1.2-24: any complete packet
@@ -104,12 +114,19 @@ function handleData(b: Broker, conn: number, chunk: Bytes): void {
     let flags = c.reader.flags;
     // MQTT 3.1 sent PUBREL/SUBSCRIBE/UNSUBSCRIBE as "QoS 1" packets that may carry DUP (SRV-V31-6).
     if (flags === 10 && c.protocolLevel === PROTOCOL_LEVEL_31 && (type === PacketType.PUBREL || type === PacketType.SUBSCRIBE || type === PacketType.UNSUBSCRIBE)) flags = 2;
-    const st = decodePacket(type, flags, c.reader.body, p);
+    let st: number;
+    if (c.state === ConnState.NEW) {
+      // PROTOCOL_LEVEL_5 for a first packet: this server takes 5.0 CONNECTs (decode.ts).
+      p.protocolLevel = 0;
+      st = decodePacket(type, flags, c.reader.body, p, MIDGE_FEATURES.mqtt5 ? PROTOCOL_LEVEL_5 : undefined);
+    } else {
+      st = decodePacket(type, flags, c.reader.body, p, c.protocolLevel);
+    }
     if (c.state === ConnState.NEW) {
       handleFirstPacket(b, conn, type, st, p);
     } else {
       if (st !== Status.OK) {
-        closeConnection(b, conn, render(Msg.REASON_MALFORMED, type, st), true);
+        closeForCode(b, conn, MIDGE_FEATURES.mqtt5 ? reasonCodeV5(st) : 0, render(Msg.REASON_MALFORMED, type, st));
         return;
       }
       dispatch(b, conn, type);
@@ -134,7 +151,7 @@ function dispatch(b: Broker, conn: number, type: number): void {
         return handlePubcomp(b, conn, p);
       }
       // No QoS 2 flow can exist in this build: the broker sends none and refuses inbound ones.
-      closeConnection(b, conn, render(Msg.REASON_QOS2_PACKET_OFF, type), true);
+      closeForCode(b, conn, ReasonCode.PROTOCOL_ERROR, render(Msg.REASON_QOS2_PACKET_OFF, type));
       return;
     case PacketType.SUBSCRIBE:
       return handleSubscribe(b, conn, p);
@@ -143,12 +160,17 @@ function dispatch(b: Broker, conn: number, type: number): void {
     case PacketType.PINGREQ:
       return handlePingreq(b, conn);
     case PacketType.DISCONNECT:
-      return handleDisconnect(b, conn);
+      return handleDisconnect(b, conn, p);
     case PacketType.CONNECT:
-      closeConnection(b, conn, render(Msg.REASON_SECOND_CONNECT), true); // MQTT-3.1.0-2
+      closeForCode(b, conn, ReasonCode.PROTOCOL_ERROR, render(Msg.REASON_SECOND_CONNECT)); // MQTT-3.1.0-2
       return;
     default:
-      closeConnection(b, conn, render(Msg.REASON_SERVER_ONLY_PACKET, type), true); // SRV-FH-3
+      if (MIDGE_FEATURES.mqtt5 && type === PacketType.AUTH) {
+        // Only 5.0 frames it; no CONNECT here named an authentication method (MQTT-4.12.0-6 is the client's side).
+        closeForCode(b, conn, ReasonCode.PROTOCOL_ERROR, render(Msg.REASON_AUTH_PACKET));
+      } else {
+        closeForCode(b, conn, ReasonCode.PROTOCOL_ERROR, render(Msg.REASON_SERVER_ONLY_PACKET, type)); // SRV-FH-3
+      }
   }
 }
 
@@ -163,15 +185,16 @@ export function brokerTick(b: Broker): void {
       }
     } else if (c.state === ConnState.CONNECTED) {
       if (c.keepAliveMs > 0 && now - c.lastPacketAt > c.keepAliveMs * 1.5) {
-        closeConnection(b, i, render(Msg.REASON_KEEP_ALIVE, Math.floor(c.keepAliveMs / 1000)), true);
+        closeForCode(b, i, ReasonCode.KEEP_ALIVE_TIMEOUT, render(Msg.REASON_KEEP_ALIVE, Math.floor(c.keepAliveMs / 1000)));
       } else if (c.partialSince >= 0 && now - c.partialSince > b.limits.connectTimeoutMs) {
         // Also for keep alive 0: a packet that never completes would hold the slot for ever.
-        closeConnection(b, i, render(Msg.REASON_PACKET_TIMEOUT, Math.floor(b.limits.connectTimeoutMs / 1000)), true);
+        closeForCode(b, i, ReasonCode.KEEP_ALIVE_TIMEOUT, render(Msg.REASON_PACKET_TIMEOUT, Math.floor(b.limits.connectTimeoutMs / 1000)));
       } else if (b.transport.pending(i) > notReadingLimit(b)) {
         closeConnection(b, i, render(Msg.REASON_NOT_READING, b.transport.pending(i)), true);
       }
     }
   }
+  if (MIDGE_FEATURES.mqtt5) sessionsTick(b, now);
   if (b.extension !== undefined) b.extension.tick(now);
   storeCommit(b);
 }
@@ -191,6 +214,7 @@ export function brokerShutdown(b: Broker): void {
   for (let i = 0; i < b.conns.length; i++) {
     if (b.conns[i].state !== ConnState.FREE) {
       b.conns[i].hasWill = false;
+      if (MIDGE_FEATURES.mqtt5) sendDisconnectV5(b, i, ReasonCode.SERVER_SHUTTING_DOWN);
       closeConnection(b, i, render(Msg.REASON_SHUTDOWN), false);
     }
   }

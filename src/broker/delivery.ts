@@ -5,7 +5,8 @@ import { logf } from "../log/log";
 import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { storeFor } from "./persist";
-import { Flight, Message, flightFromQueue, flightStart, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
+import { Flight, Message, flightStart, flightFromQueue, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
+import { encodeDelivery } from "./message5";
 import { Broker, FlowState, Session } from "./state";
 
 /**
@@ -49,16 +50,31 @@ export function clientIdOf(b: Broker, conn: number): string {
   return session >= 0 ? b.sessions[session].clientId : "<unknown>";
 }
 
-function startFlight(b: Broker, s: Session, seq: number, m: Message, qos: number, retain: boolean): void {
-  sendFlight(b, s, flightStart(s, packetIdNext(s), seq, m, qos, retain));
+/**
+ * The PUBLISH of m for the session's connection, or undefined when it must not go (expired, or
+ * too large for an MQTT 5.0 client: message5.ts). started: a resend of a flight.
+ */
+function encodeOut(b: Broker, s: Session, m: Message, qos: number, dup: boolean, retain: boolean, packetId: number, started: boolean): Bytes | undefined {
+  // if/else, not an early return: a build without MQTT 5 then drops the else branch whole.
+  if (MIDGE_FEATURES.mqtt5) {
+    return encodeDelivery(b, s.conn, m.topicBytes, m.payload, m.props, m.expiresAt, m.subIds, m.subIds === undefined ? 0 : m.subIds.length, qos, dup, retain, packetId, started);
+  } else {
+    return encodePublish(m.topicBytes, m.payload, qos, dup, retain, packetId);
+  }
 }
 
-/** A flight just started: reported to the store, then its PUBLISH sent. */
-function sendFlight(b: Broker, s: Session, f: Flight): void {
+/** The session's in-flight window: maxInflight, or less where an MQTT 5.0 client's Receive Maximum says so (MQTT-3.3.4-9). */
+export function windowOf(b: Broker, s: Session): number {
+  if (MIDGE_FEATURES.mqtt5 && s.receiveMax < b.limits.maxInflight) return s.receiveMax;
+  return b.limits.maxInflight;
+}
+
+/** A flight just started: reported to the store, then its PUBLISH (data) sent. */
+function sendFlight(b: Broker, s: Session, f: Flight, data: Bytes): void {
   b.changes++;
   const st = storeFor(b, s);
   if (st !== undefined) st.messageSent(s.clientId, f.seq, f.packetId);
-  sendBytes(b, s.conn, encodePublish(f.message.topicBytes, f.message.payload, f.qos, false, f.retain, f.packetId));
+  sendBytes(b, s.conn, data);
   b.stats.messagesSent++;
 }
 
@@ -124,20 +140,44 @@ export function restoreInbound(b: Broker, s: Session, packetId: number): boolean
 export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number, retain: boolean): void {
   const s = b.sessions[sessionSlot];
   if (qos === 0) {
-    if (s.conn >= 0) sendQos0(b, s.conn, encodePublish(m.topicBytes, m.payload, 0, false, retain, 0));
-    return; // SRV-IMPL-7: QoS 0 is not queued for offline sessions
+    if (s.conn < 0) return; // SRV-IMPL-7: QoS 0 is not queued for offline sessions
+    const data = encodeOut(b, s, m, 0, false, retain, 0, false);
+    if (data !== undefined) sendQos0(b, s.conn, data);
+    return;
   }
-  if (s.conn >= 0 && flowsCanSend(s, b.limits.maxInflight)) {
-    startFlight(b, s, admit(b, s, m, qos, retain), m, qos, retain);
+  if (s.conn >= 0 && flowsCanSend(s, windowOf(b, s))) {
+    const id = packetIdNext(s);
+    const data = encodeOut(b, s, m, qos, false, retain, id, false);
+    if (data === undefined) {
+      b.stats.messagesDropped++; // expired or too large for the client: never sent
+      return;
+    }
+    sendFlight(b, s, flightStart(s, id, admit(b, s, m, qos, retain), m, qos, retain), data);
   } else {
     enqueue(b, s, m, qos, retain);
   }
 }
 
-/** Moves queued messages into the in-flight window while there is room (SRV-OPS-8). */
+/**
+ * Moves queued messages into the in-flight window while there is room (SRV-OPS-8). A queued
+ * message whose expiry passed, or that is too large for the client, is dropped on the way
+ * (MQTT-3.3.2-5, MQTT-3.1.2-25).
+ */
 export function pumpQueue(b: Broker, s: Session): void {
-  while (s.conn >= 0 && s.queueCount > 0 && s.flightCount < b.limits.maxInflight) {
-    sendFlight(b, s, flightFromQueue(s, b.limits.maxQueued, packetIdNext(s)));
+  const window = windowOf(b, s);
+  while (s.conn >= 0 && s.queueCount > 0 && s.flightCount < window) {
+    const at = s.queueHead;
+    const id = packetIdNext(s);
+    const data = encodeOut(b, s, s.queue[at], s.queueQos[at], false, s.queueRetain[at], id, false);
+    if (data === undefined) {
+      const st = storeFor(b, s);
+      if (st !== undefined) st.messageDelete(s.clientId, s.queueSeq[at]);
+      queueDropOldest(s, b.limits.maxQueued);
+      b.changes++;
+      b.stats.messagesDropped++;
+      continue;
+    }
+    sendFlight(b, s, flightFromQueue(s, b.limits.maxQueued, id), data);
   }
   if (s.queueCount === 0) s.queueDropped = 0;
 }
@@ -147,7 +187,9 @@ export function resendFlights(b: Broker, s: Session): void {
   for (let i = 0; i < s.flightCount; i++) {
     const f = s.flights[i];
     if (f.state === FlowState.AWAIT_ACK) {
-      sendBytes(b, s.conn, encodePublish(f.message.topicBytes, f.message.payload, f.qos, true, f.retain, f.packetId)); // MQTT-3.3.1-1
+      const data = encodeOut(b, s, f.message, f.qos, true, f.retain, f.packetId, true); // MQTT-3.3.1-1
+      // Too large for what the client now accepts: its PUBLISH cannot go, so it never gets acknowledged.
+      if (data !== undefined) sendBytes(b, s.conn, data);
     } else {
       sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, f.packetId));
     }

@@ -1,10 +1,12 @@
-import { Bytes, bytesCopy, bytesLength, utf8Encode } from "../bytes/bytes";
+import { Bytes, EMPTY_BYTES, bytesCopy, bytesLength, utf8Encode } from "../bytes/bytes";
 import { encodePublish } from "../codec/encode";
 import { Packet } from "../codec/packet";
 import { Access } from "../platform";
 import { deliver, sendQos0 } from "./delivery";
 import { retainedStore } from "./retained";
-import { Broker, Conn, Message, ORIGIN_BROKER } from "./state";
+import { encodeDelivery, isV5, keepMessageProps, messagePropsDone } from "./message5";
+import { NO_MESSAGE } from "../qos/flows";
+import { Broker, Conn, Message, ORIGIN_BROKER, Session } from "./state";
 import { subscriptionMatch } from "./subscriptions";
 
 /**
@@ -22,6 +24,7 @@ import { subscriptionMatch } from "./subscriptions";
  * BrokerExtension.message.
  */
 function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number): void {
+  if (MIDGE_FEATURES.mqtt5) b.routeOrigin = origin; // for No Local (subscriptions.ts)
   const count = subscriptionMatch(b, topic);
   let qos0Bytes: Bytes | undefined = undefined;
   let kept: Message | undefined = undefined;
@@ -32,7 +35,19 @@ function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos:
     if (s.bridge && s.conn === origin) continue;
     if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, topic, Access.READ)) continue;
     const q = qos < granted ? qos : granted;
-    const r = s.bridge && retainFlag;
+    // Bridges, and MQTT 5.0 subscriptions with Retain As Published (MQTT-3.3.1-13), keep the flag.
+    const r = (s.bridge || (MIDGE_FEATURES.mqtt5 && s.matchRap)) && retainFlag;
+    if (MIDGE_FEATURES.mqtt5 && s.conn >= 0 && isV5(b.conns[s.conn])) {
+      // An MQTT 5.0 client gets its own encoding: properties, expiry, its Subscription Identifiers.
+      if (q === 0) {
+        const data = encodeDelivery(b, s.conn, topicBytes, payload, b.msgProps, b.msgExpiresAt, s.matchIds, s.matchIdCount, 0, false, r, 0, false);
+        if (data !== undefined) sendQos0(b, s.conn, data);
+        continue;
+      }
+      if (kept === undefined) kept = keep(b, topic, topicBytes, payload, qos);
+      deliver(b, b.matched[i], s.matchIdCount > 0 ? withIds(kept, s.matchIds, s.matchIdCount) : kept, q, r);
+      continue;
+    }
     if (q === 0) {
       if (s.conn < 0) continue; // SRV-IMPL-7
       if (r) {
@@ -42,28 +57,38 @@ function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos:
       if (qos0Bytes === undefined) qos0Bytes = encodePublish(topicBytes, payload, 0, false, false, 0);
       sendQos0(b, s.conn, qos0Bytes);
     } else {
-      if (kept === undefined) {
-        kept = {
-          topic: topic,
-          topicBytes: bytesCopy(topicBytes, 0, bytesLength(topicBytes)),
-          payload: bytesCopy(payload, 0, bytesLength(payload)),
-          qos: qos,
-        };
-      }
-      deliver(b, b.matched[i], kept, q, r);
+      if (kept === undefined) kept = keep(b, topic, topicBytes, payload, qos);
+      deliver(b, b.matched[i], MIDGE_FEATURES.mqtt5 && s.matchIdCount > 0 ? withIds(kept, s.matchIds, s.matchIdCount) : kept, q, r);
     }
   }
   if (b.extension !== undefined) b.extension.message(topic, topicBytes, payload, qos, retainFlag, origin);
 }
 
-/** Applies RETAIN = 1 (MQTT-3.3.1-5, MQTT-3.3.1-7, MQTT-3.3.1-10, MQTT-3.3.1-11) for a message the broker accepted. */
-function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number): void {
-  retainedStore(b, {
+/** A copy of the message to keep (queued, in flight or retained), out of the receive buffer. */
+function keep(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number): Message {
+  const m: Message = {
     topic: topic,
     topicBytes: bytesCopy(topicBytes, 0, bytesLength(topicBytes)),
     payload: bytesCopy(payload, 0, bytesLength(payload)),
     qos: qos,
-  });
+  };
+  if (MIDGE_FEATURES.mqtt5) keepMessageProps(b, m);
+  return m;
+}
+
+/**
+ * The message for one session with that session's Subscription Identifiers (MQTT-3.3.4-3,
+ * MQTT-3.3.4-4): the same bytes, a record of its own.
+ */
+export function withIds(m: Message, ids: number[], count: number): Message {
+  const own: number[] = [];
+  for (let i = 0; i < count; i++) own[i] = ids[i];
+  return { topic: m.topic, topicBytes: m.topicBytes, payload: m.payload, qos: m.qos, props: m.props, expiresAt: m.expiresAt, subIds: own };
+}
+
+/** Applies RETAIN = 1 (MQTT-3.3.1-5, MQTT-3.3.1-7, MQTT-3.3.1-10, MQTT-3.3.1-11) for a message the broker accepted. */
+function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number): void {
+  retainedStore(b, keep(b, topic, topicBytes, payload, qos));
 }
 
 /**
@@ -82,7 +107,23 @@ export function publishFromClient(b: Broker, conn: number, p: Packet): void {
 
 /** The will of a connection that ended without DISCONNECT (MQTT-3.1.2-8), published by the broker. */
 export function publishWill(b: Broker, c: Conn, payload: Bytes): void {
+  if (MIDGE_FEATURES.mqtt5) {
+    b.msgProps = c.willProps;
+    b.msgExpiresAt = c.willExpiry > 0 ? b.clock.now() + c.willExpiry * 1000 : -1;
+  }
   publishAccepted(b, c.willTopic, c.willTopicBytes, payload, c.willQos, c.willRetain, ORIGIN_BROKER);
+  if (MIDGE_FEATURES.mqtt5) messagePropsDone(b);
+}
+
+/** A will kept for its Will Delay Interval (MQTT 5.0, MQTT-3.1.3-9), published now. */
+export function publishDelayedWill(b: Broker, s: Session): void {
+  const m = s.willMessage;
+  s.willAt = -1;
+  s.willMessage = NO_MESSAGE;
+  b.msgProps = m.props === undefined ? EMPTY_BYTES : m.props;
+  b.msgExpiresAt = m.expiresAt === undefined ? -1 : m.expiresAt;
+  publishAccepted(b, m.topic, m.topicBytes, m.payload, m.qos, s.willRetain, ORIGIN_BROKER);
+  messagePropsDone(b);
 }
 
 /** A message of the broker itself ($SYS topics, brokerPublish). */

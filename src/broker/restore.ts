@@ -157,7 +157,7 @@ export function restoreSubscription(b: Broker, slot: number, filter: string, qos
   const s = b.sessions[slot];
   const fault = checkSubscription(b, filter, qos);
   if (fault !== Fault.NONE) return refuse(b, "subscription " + shown(filter) + " of " + s.clientId, fault);
-  const r = subscriptionAdd(b, slot, filter, qos);
+  const r = subscriptionAdd(b, slot, filter, qos, 0, 0); // MQTT 5.0 options are not stored
   return r === SubResult.ADDED || r === SubResult.REPLACED || drop(b, "subscription " + shown(filter) + " of " + s.clientId);
 }
 

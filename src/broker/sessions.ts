@@ -1,6 +1,6 @@
-import { flowsClear } from "../qos/flows";
+import { NO_MESSAGE, flowsClear } from "../qos/flows";
 import { storeFor } from "./persist";
-import { Broker, newSession } from "./state";
+import { Broker, SESSION_NEVER_EXPIRES, newSession } from "./state";
 import { subscriptionRemoveAll } from "./subscriptions";
 
 /** Session slot of a client id, or -1. */
@@ -31,6 +31,12 @@ export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean
   s.nextPacketId = 1;
   s.nextSeq = 1;
   s.matchQos = -1;
+  if (MIDGE_FEATURES.mqtt5) {
+    // A session read back from a store, or made by 3.1.1: no expiry unless clean (CONNECT sets it).
+    s.expiry = cleanSession ? 0 : SESSION_NEVER_EXPIRES;
+    s.expiresAt = -1;
+    s.willAt = -1;
+  }
   const st = storeFor(b, s);
   if (st !== undefined) st.sessionSet(clientId);
   b.sessionIndex["c" + clientId] = slot;
@@ -51,6 +57,10 @@ export function sessionDiscard(b: Broker, slot: number): void {
   s.used = false;
   s.clientId = "";
   s.conn = -1;
+  if (MIDGE_FEATURES.mqtt5) {
+    s.willAt = -1;
+    s.willMessage = NO_MESSAGE;
+  }
   b.stats.sessions--;
   b.changes++;
 }

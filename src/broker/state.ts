@@ -1,9 +1,10 @@
 import { Bytes, EMPTY_BYTES } from "../bytes/bytes";
 import { FrameReader, newFrameReader } from "../codec/frameReader";
 import { Packet, newPacket } from "../codec/packet";
+import { Properties, newProperties } from "../codec/properties";
 import { Limits } from "../limits";
 import { Clock, Log, Policy, Store, SubscriptionIndex, Transport } from "../platform";
-import { Flows, Message, newFlows } from "../qos/flows";
+import { Flows, Message, NO_MESSAGE, newFlows } from "../qos/flows";
 export { FlowState } from "../qos/flows";
 export type { Flight, Message } from "../qos/flows";
 
@@ -39,6 +40,16 @@ export interface Conn {
   willRetain: boolean;
   /** QoS 0 messages dropped because the connection was not reading (slow consumer). */
   droppedQos0: number;
+  // MQTT 5.0 only (mqtt5.ts; present where MIDGE_FEATURES.mqtt5):
+  /** The client's Maximum Packet Size (MQTT-3.1.2-24); 0 = no limit. */
+  maxPacketOut: number;
+  /** Topic Alias → topic name, as the client set them on this connection (MQTT-3.3.2-12). */
+  aliases: string[];
+  aliasBytes: Bytes[];
+  /** The will's PUBLISH properties (Message.props), expiry interval (s, -1 none) and delay (s). */
+  willProps: Bytes;
+  willExpiry: number;
+  willDelay: number;
 }
 
 /**
@@ -64,6 +75,21 @@ export interface Session extends Flows {
    * flag, as mosquitto treats bridges.
    */
   bridge: boolean;
+  // MQTT 5.0 only (mqtt5.ts; present where MIDGE_FEATURES.mqtt5):
+  /** Session Expiry Interval in seconds (0 ends with the connection, SESSION_NEVER_EXPIRES never). */
+  expiry: number;
+  /** When an offline session expires (clock ms); -1 = not counting down. */
+  expiresAt: number;
+  /** The client's Receive Maximum: the in-flight window is the smaller of it and maxInflight (MQTT-3.3.4-9). */
+  receiveMax: number;
+  /** A will waiting for its Will Delay Interval (MQTT-3.1.3-9): when (clock ms, -1 none), what, retain. */
+  willAt: number;
+  willMessage: Message;
+  willRetain: boolean;
+  /** Routing scratch: Retain As Published and Subscription Identifiers of the matching subscriptions. */
+  matchRap: boolean;
+  matchIds: number[];
+  matchIdCount: number;
 }
 
 export interface BrokerStats {
@@ -80,6 +106,9 @@ export interface BrokerStats {
   /** Connections accepted since start (for $SYS). */
   connectionsTotal: number;
 }
+
+/** Session Expiry Interval 0xFFFFFFFF: the session does not expire (MQTT 5.0 §3.1.2.11.2). */
+export const SESSION_NEVER_EXPIRES = 4294967295;
 
 /** Origin of a message the broker publishes itself (wills, $SYS); connections are >= 0. */
 export const ORIGIN_BROKER = -1;
@@ -125,6 +154,17 @@ export interface Broker {
   subSession: number[];
   subFilter: string[];
   subQos: number[];
+  /** MQTT 5.0 subscription options: No Local + 2 × Retain As Published (mqtt5 builds only). */
+  subFlags: number[];
+  /** MQTT 5.0 Subscription Identifier, 0 = none (mqtt5 builds only). */
+  subIds: number[];
+  /** Routing scratch: the session of the publishing connection (No Local), -1 = none. */
+  routeOrigin: number;
+  /** Routing scratch: v5 properties and expiry of the message being published (mqtt5 builds). */
+  msgProps: Bytes;
+  msgExpiresAt: number;
+  /** Properties of the packets the broker answers with (CONNACK, DISCONNECT), filled per use. */
+  replyProps: Properties;
   /** One past the highest slot ever used: scans stop here. */
   subTop: number;
   subFree: number[];
@@ -158,7 +198,7 @@ export interface Broker {
 }
 
 export function newConn(maxPacketSize: number): Conn {
-  return {
+  const c = {
     state: ConnState.FREE,
     peer: "",
     identity: "",
@@ -176,7 +216,16 @@ export function newConn(maxPacketSize: number): Conn {
     willQos: 0,
     willRetain: false,
     droppedQos0: 0,
-  };
+  } as Conn;
+  if (MIDGE_FEATURES.mqtt5) {
+    c.maxPacketOut = 0;
+    c.aliases = [];
+    c.aliasBytes = [];
+    c.willProps = EMPTY_BYTES;
+    c.willExpiry = -1;
+    c.willDelay = 0;
+  }
+  return c;
 }
 
 /** A free session slot: the QoS flows record (newFlows) with the session fields added. */
@@ -191,6 +240,17 @@ export function newSession(): Session {
   s.subscriptionCount = 0;
   s.matchQos = -1;
   s.bridge = false;
+  if (MIDGE_FEATURES.mqtt5) {
+    s.expiry = 0;
+    s.expiresAt = -1;
+    s.receiveMax = 65535;
+    s.willAt = -1;
+    s.willMessage = NO_MESSAGE;
+    s.willRetain = false;
+    s.matchRap = false;
+    s.matchIds = [];
+    s.matchIdCount = 0;
+  }
   return s;
 }
 
@@ -200,7 +260,7 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
   // limits does not hold 10,000 empty slots.
   const conns: Conn[] = [];
   const sessions: Session[] = [];
-  return {
+  const b = {
     limits: limits,
     transport: transport,
     clock: clock,
@@ -243,5 +303,14 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
       bytesSent: 0,
       connectionsTotal: 0,
     },
-  };
+  } as unknown as Broker; // the MQTT 5.0 fields are added below, in builds that have them
+  if (MIDGE_FEATURES.mqtt5) {
+    b.subFlags = [];
+    b.subIds = [];
+    b.routeOrigin = -1;
+    b.msgProps = EMPTY_BYTES;
+    b.msgExpiresAt = -1;
+    b.replyProps = newProperties();
+  }
+  return b;
 }

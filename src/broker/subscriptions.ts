@@ -28,11 +28,18 @@ function findSubscription(b: Broker, session: number, filter: string): number {
   return -1;
 }
 
-/** Adds or replaces (MQTT-3.8.4-3: same filter, new QoS, no gap) a subscription. */
-export function subscriptionAdd(b: Broker, session: number, filter: string, qos: number): SubResult {
+/**
+ * Adds or replaces (MQTT-3.8.4-3: same filter, new QoS, no gap) a subscription. flags and subId
+ * are its MQTT 5.0 options (Broker.subFlags, Broker.subIds; 0 for 3.1.1), kept in mqtt5 builds.
+ */
+export function subscriptionAdd(b: Broker, session: number, filter: string, qos: number, flags: number, subId: number): SubResult {
   const existing = findSubscription(b, session, filter);
   if (existing >= 0) {
     b.subQos[existing] = qos;
+    if (MIDGE_FEATURES.mqtt5) {
+      b.subFlags[existing] = flags;
+      b.subIds[existing] = subId;
+    }
     b.changes++;
     const st = storeFor(b, b.sessions[session]);
     if (st !== undefined) st.subscriptionSet(b.sessions[session].clientId, filter, qos);
@@ -53,6 +60,10 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
   b.subSession[slot] = session;
   b.subFilter[slot] = filter;
   b.subQos[slot] = qos;
+  if (MIDGE_FEATURES.mqtt5) {
+    b.subFlags[slot] = flags;
+    b.subIds[slot] = subId;
+  }
   if (b.subIndex !== undefined) b.subIndex.add(slot, filter);
   s.subscriptionCount++;
   b.changes++;
@@ -94,7 +105,10 @@ export function subscriptionRemoveAll(b: Broker, session: number): void {
 /**
  * Collects the sessions with a subscription matching topic into b.matched, with each
  * session's highest granted QoS in its matchQos (MQTT-3.3.5-1: one copy, highest QoS).
- * Returns how many sessions matched; the caller resets matchQos to -1 after use.
+ * Returns how many sessions matched; the caller resets matchQos to -1 after use. In mqtt5
+ * builds a No Local subscription of the publishing connection (b.routeOrigin) does not match
+ * (MQTT-3.8.3-3), and matchRap / matchIds gather Retain As Published and the Subscription
+ * Identifiers of the session's matching subscriptions.
  */
 export function subscriptionMatch(b: Broker, topic: string): number {
   if (b.subIndex !== undefined) {
@@ -116,10 +130,22 @@ export function subscriptionMatch(b: Broker, topic: string): number {
 function matched(b: Broker, i: number, count: number): number {
   const session = b.subSession[i];
   const s = b.sessions[session];
+  if (MIDGE_FEATURES.mqtt5 && b.subFlags[i] % 2 === 1 && b.routeOrigin >= 0 && s.conn === b.routeOrigin) return count;
   let n = count;
   if (s.matchQos < 0) {
     b.matched[n] = session;
     n++;
+    if (MIDGE_FEATURES.mqtt5) {
+      s.matchRap = false;
+      s.matchIdCount = 0;
+    }
+  }
+  if (MIDGE_FEATURES.mqtt5) {
+    if (b.subFlags[i] >= 2) s.matchRap = true;
+    if (b.subIds[i] > 0) {
+      s.matchIds[s.matchIdCount] = b.subIds[i];
+      s.matchIdCount++;
+    }
   }
   if (b.subQos[i] > s.matchQos) s.matchQos = b.subQos[i];
   return n;

@@ -1,4 +1,4 @@
-import { Bytes, bytesLength, newWriter, writerReset, writerByte, writerBytes, writerString, writerTake, utf8Length } from "../bytes/bytes";
+import { Bytes, EMPTY_BYTES, bytesLength, bytesView, newWriter, writerReset, writerByte, writerBytes, writerString, writerTake, utf8Length } from "../bytes/bytes";
 import { PacketType } from "./constants";
 import { fieldBinary, fieldString, fieldU16, fieldVariable } from "./fields";
 import { Packet } from "./packet";
@@ -405,4 +405,64 @@ export function encodePacketV5(p: Packet): Bytes {
       writerByte(out, 0);
       return take();
   }
+}
+
+/**
+ * The properties of an application message that the broker passes through unchanged
+ * (MQTT-3.3.2-17, MQTT-3.3.2-18, MQTT-3.3.2-20, §3.3.2.3.2 to §3.3.2.3.9): Payload Format
+ * Indicator, Content Type, Response Topic, Correlation Data and User Properties of a PUBLISH or
+ * of a will (pr), written once without a Property Length, for encodePublishMessageV5. Message
+ * Expiry Interval, Topic Alias and Subscription Identifiers are not in it: they change per hop.
+ * EMPTY (length 0) when there are none.
+ */
+export function encodeMessageProperties(pr: Properties): Bytes {
+  const expiry = pr.messageExpiryInterval;
+  const alias = pr.topicAlias;
+  const ids = pr.subscriptionIdCount;
+  pr.messageExpiryInterval = -1;
+  pr.topicAlias = -1;
+  pr.subscriptionIdCount = 0;
+  lean = false;
+  const length = propertiesLength(pr, PropertyPlace.PUBLISH);
+  writerReset(out);
+  if (length > 0) writeProperties(pr, PropertyPlace.PUBLISH, length);
+  pr.messageExpiryInterval = expiry;
+  pr.topicAlias = alias;
+  pr.subscriptionIdCount = ids;
+  if (length === 0) return EMPTY_BYTES;
+  const all = take();
+  // Drop the Property Length writeProperties puts first.
+  return bytesView(all, variableLength(length), bytesLength(all));
+}
+
+/**
+ * PUBLISH (§3.3) of a kept message to an MQTT 5.0 client: the message's own properties as
+ * received (props, from encodeMessageProperties), the remaining Message Expiry Interval in
+ * seconds (-1: none; MQTT-3.3.2-6) and the first idCount Subscription Identifiers of subIds,
+ * those of the matching subscriptions (MQTT-3.3.4-3, MQTT-3.3.4-4).
+ */
+export function encodePublishMessageV5(topicBytes: Bytes, payload: Bytes, qos: number, dup: boolean, retain: boolean, packetId: number, expiry: number, subIds: number[] | undefined, idCount: number, props: Bytes): Bytes {
+  const topicLength = bytesLength(topicBytes);
+  const payloadLength = bytesLength(payload);
+  const propsLength = bytesLength(props);
+  let length = propsLength + (expiry >= 0 ? 5 : 0);
+  for (let i = 0; i < idCount; i++) length += 1 + variableLength((subIds as number[])[i]);
+  writerReset(out);
+  writerByte(out, 0x30 + (dup ? 8 : 0) + qos * 2 + (retain ? 1 : 0));
+  fieldVariable(out, 2 + topicLength + (qos > 0 ? 2 : 0) + variableLength(length) + length + payloadLength);
+  fieldU16(out, topicLength);
+  writerBytes(out, topicBytes, 0, topicLength);
+  if (qos > 0) fieldU16(out, packetId);
+  fieldVariable(out, length);
+  if (expiry >= 0) {
+    writerByte(out, 0x02);
+    writeU32(expiry);
+  }
+  for (let i = 0; i < idCount; i++) {
+    writerByte(out, 0x0b);
+    fieldVariable(out, (subIds as number[])[i]);
+  }
+  writerBytes(out, props, 0, propsLength);
+  writerBytes(out, payload, 0, payloadLength);
+  return take();
 }

@@ -41,6 +41,7 @@ export const enum Msg {
   RESTORE_DROPPED = 27,
   RESTORE_INBOUND_DROPPED = 28,
   PERSISTENT_SESSION_OFF = 29,
+  SESSION_EXPIRED = 30,
 
   // Reasons: why a connection closed or a CONNECT was refused.
   REASON_PEER_CLOSED = 100,
@@ -72,6 +73,7 @@ export const enum Msg {
   REASON_BAD_CREDENTIALS = 126,
   REASON_NOT_AUTHORISED = 127,
   REASON_SESSION_TABLE_FULL = 128,
+  REASON_AUTH_METHOD = 129,
 
   // Why a stored record is refused at restore: FAULT_BASE + Fault (restore.ts).
   FAULT_BASE = 130,
@@ -84,6 +86,13 @@ export const enum Msg {
   FAULT_SIZE = 137,
   FAULT_SEQUENCE = 138,
   FAULT_DUPLICATE = 139,
+
+  // MQTT 5.0 reasons (src/broker/mqtt5.ts and the handlers).
+  REASON_TOPIC_ALIAS_INVALID = 140,
+  REASON_TOPIC_ALIAS_UNKNOWN = 141,
+  REASON_DISCONNECT_CODE = 142,
+  REASON_EXPIRY_AFTER_ZERO = 143,
+  REASON_AUTH_PACKET = 144,
 }
 
 /** The text of a message, "" for a number that is not one. Only called when logText is on. */
@@ -135,6 +144,9 @@ export function messageText(id: number): string {
       return "Stored %1 dropped: a duplicate or over maxInboundQos2.";
     case Msg.PERSISTENT_SESSION_OFF:
       return "Client %1: a persistent session is not in this build (feature persistentSessions off), served as a clean one.";
+    case Msg.SESSION_EXPIRED:
+      if (MIDGE_FEATURES.mqtt5) return "Session of client %1 expired (session expiry interval %2 s)."; // MQTT 5.0 only
+      break;
     case Msg.REASON_PEER_CLOSED:
       return "connection closed by peer";
     case Msg.REASON_DISCONNECT:
@@ -193,6 +205,24 @@ export function messageText(id: number): string {
       return "not authorised";
     case Msg.REASON_SESSION_TABLE_FULL:
       return "session table full";
+    case Msg.REASON_AUTH_METHOD:
+      if (MIDGE_FEATURES.mqtt5) return "authentication method '%1' is not supported (0x8C)"; // MQTT 5.0 only
+      break;
+    case Msg.REASON_TOPIC_ALIAS_INVALID:
+      if (MIDGE_FEATURES.mqtt5) return "topic alias %1 over the maximum %2 (0x94)"; // MQTT 5.0 only
+      break;
+    case Msg.REASON_TOPIC_ALIAS_UNKNOWN:
+      if (MIDGE_FEATURES.mqtt5) return "topic alias %1 was never set on this connection (0x82)"; // MQTT 5.0 only
+      break;
+    case Msg.REASON_DISCONNECT_CODE:
+      if (MIDGE_FEATURES.mqtt5) return "client sent DISCONNECT with reason code %1"; // MQTT 5.0 only
+      break;
+    case Msg.REASON_EXPIRY_AFTER_ZERO:
+      if (MIDGE_FEATURES.mqtt5) return "DISCONNECT set a session expiry interval after CONNECT set 0 (0x82)"; // MQTT 5.0 only
+      break;
+    case Msg.REASON_AUTH_PACKET:
+      if (MIDGE_FEATURES.mqtt5) return "AUTH without an authentication method (0x82)"; // MQTT 5.0 only
+      break;
     case Msg.FAULT_CLIENT_ID:
       return "not a valid client id";
     case Msg.FAULT_TOPIC:

@@ -20,6 +20,16 @@ export interface Message {
   topicBytes: Bytes;
   payload: Bytes;
   qos: number;
+  // MQTT 5.0 only (set where MIDGE_FEATURES.mqtt5, absent otherwise):
+  /**
+   * The PUBLISH properties passed through unchanged (payload format, content type, response
+   * topic, correlation data, user properties), encoded once, without a Property Length.
+   */
+  props?: Bytes;
+  /** When the Message Expiry Interval runs out (clock ms); -1 = never (MQTT-3.3.2-5). */
+  expiresAt?: number;
+  /** The Subscription Identifiers of one session's matching subscriptions (MQTT-3.3.4-4). */
+  subIds?: number[];
 }
 
 /** Placeholder kept in free queue and flight slots so no reference outlives its use. */

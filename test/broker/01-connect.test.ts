@@ -31,10 +31,10 @@ describe("CONNECT handling (in-memory)", () => {
     expect(h.take(w)).toEqual([pkt.publish("will", "gone")]);
   });
 
-  test("[MQTT-3.1.2-2] protocol level 5 with name MQTT gets CONNACK 1 and is closed", () => {
+  test("[MQTT-3.1.2-2] protocol level 6 with name MQTT gets CONNACK 1 and is closed", () => {
     const h = harness();
     const c = h.open();
-    h.send(c, pkt.connect("a", { level: 5 }));
+    h.send(c, pkt.connect("a", { level: 6 }));
     expect(h.take(c)).toEqual(["20020001"]);
     expect(h.isClosed(c)).toBe(true);
   });

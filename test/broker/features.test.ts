@@ -32,6 +32,17 @@ describe("features off: the answers MQTT 3.1.1 allows", () => {
     expect(h.take(d)).toEqual([CONNACK_OK]);
   });
 
+  test("[MQTT-3.1.2-2] mqtt5 off: a 5.0 CONNECT (MQTT, level 5) gets the 3.1.1 CONNACK 0x01, then close", () => {
+    without("mqtt5");
+    const h = harness();
+    const c = h.open();
+    // A well-formed 5.0 CONNECT: flags 02 (Clean Start), keep alive 60, no properties, id "v5".
+    h.send(c, "100f00044d5154540502003c000002" + "7635");
+    expect(h.take(c)).toEqual(["20020001"]);
+    expect(h.isClosed(c)).toBe(true);
+    expect(h.logs.join("\n")).toContain("unsupported protocol level 5");
+  });
+
   test("[MQTT-3.8.4-6] qos2 off: SUBSCRIBE at QoS 2 is granted QoS 1, and deliveries use QoS 1", () => {
     without("qos2");
     const h = harness();

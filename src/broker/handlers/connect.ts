@@ -1,15 +1,17 @@
 import { bytesCopy, bytesLength, utf8Encode, utf8Length } from "../../bytes/bytes";
-import { ConnackCode, PROTOCOL_LEVEL_31, PacketType } from "../../codec/constants";
+import { ConnackCode, PROTOCOL_LEVEL_31, PROTOCOL_LEVEL_5, PacketType, ReasonCode } from "../../codec/constants";
 import { encodeConnack } from "../../codec/encode";
 import { Packet } from "../../codec/packet";
-import { Status } from "../../codec/status";
+import { Status, reasonCodeV5 } from "../../codec/status";
 import { logf, render } from "../../log/log";
 import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
 import { pumpQueue, resendFlights, sendBytes } from "../delivery";
 import { closeConnection } from "../lifecycle";
+import { connectV5, sendConnackV5, sendDisconnectV5, sendRefusalV5 } from "../mqtt5";
+import { NO_MESSAGE } from "../../qos/flows";
 import { sessionCreate, sessionDiscard, sessionFind } from "../sessions";
-import { Broker, ConnState, Session } from "../state";
+import { Broker, ConnState, SESSION_NEVER_EXPIRES, Session } from "../state";
 
 /**
  * CONNECT (§3.1, SRV-CON-8) on a new connection, as named steps: check the first packet,
@@ -35,6 +37,8 @@ export function handleFirstPacket(b: Broker, conn: number, type: number, st: num
     return;
   }
   if (st !== Status.OK) {
+    // A 5.0 CONNECT is refused with the reason code of what is wrong with it (§3.2.2.2).
+    if (MIDGE_FEATURES.mqtt5 && p.protocolLevel === PROTOCOL_LEVEL_5) sendRefusalV5(b, conn, reasonCodeV5(st), 0);
     closeConnection(b, conn, render(Msg.REASON_MALFORMED_CONNECT, st), false); // MQTT-3.1.4-1
     return;
   }
@@ -51,8 +55,15 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   // mosquitto): level 3/4 rules otherwise, plus the bridge treatment of Session.bridge.
   const bridge = p.protocolLevel >= 128;
   if (bridge) p.protocolLevel -= 128;
+  c.protocolLevel = p.protocolLevel; // refusals answer in the client's version
+  const v5 = MIDGE_FEATURES.mqtt5 && p.protocolLevel === PROTOCOL_LEVEL_5;
+  if (MIDGE_FEATURES.mqtt5 && v5 && p.props.hasAuthenticationMethod) {
+    // No enhanced authentication method is supported (MQTT-4.12.0-1).
+    refuseConnect(b, conn, ReasonCode.BAD_AUTHENTICATION_METHOD, render(Msg.REASON_AUTH_METHOD, p.props.authenticationMethod));
+    return;
+  }
   if (!featuresAllow(b, conn, p)) return;
-  const clientId = validateClientId(b, conn, p);
+  let clientId = validateClientId(b, conn, p);
   if (clientId === "") return;
   // use_identity_as_username: the transport vouched for a user name (a verified client
   // certificate). It replaces the CONNECT's, and no password is checked (as in mosquitto).
@@ -63,7 +74,18 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   let slot = takeOver(b, clientId);
   // MQTT-3.2.2-2 (an empty stored session counts, SRV-CON-10); never without persistent sessions.
   const sessionPresent = MIDGE_FEATURES.persistentSessions && slot >= 0 && !p.cleanSession;
-  slot = setUpSession(b, conn, p, clientId, slot);
+  // 3.1.1: CleanSession both starts afresh and ends the session with the connection. 5.0: Clean
+  // Start only starts afresh; the Session Expiry Interval says when the session ends (§3.1.2.11.2).
+  let expiry = 0;
+  let expiryChanged = -1;
+  if (MIDGE_FEATURES.mqtt5 && v5) {
+    expiry = p.props.sessionExpiryInterval > 0 ? p.props.sessionExpiryInterval : 0;
+    if (expiry > 0 && !MIDGE_FEATURES.persistentSessions) {
+      expiry = 0; // the CONNACK tells the client (§3.2.2.3.2)
+      expiryChanged = 0;
+    }
+  }
+  slot = setUpSession(b, conn, p, clientId, slot, MIDGE_FEATURES.mqtt5 && v5 ? expiry === 0 : p.cleanSession);
   if (slot < 0) return;
   const s = b.sessions[slot];
   s.conn = conn;
@@ -72,12 +94,25 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   s.username = username;
   c.state = ConnState.CONNECTED;
   c.session = slot;
-  c.protocolLevel = p.protocolLevel;
   c.keepAliveMs = p.keepAlive * 1000;
+  if (MIDGE_FEATURES.mqtt5) {
+    // A new connection to the session: a will still waiting for its delay is not sent
+    // (MQTT-3.1.3-9), and the session stops counting down to its expiry.
+    s.willAt = -1;
+    s.willMessage = NO_MESSAGE;
+    s.expiresAt = -1;
+    s.receiveMax = 65535;
+    s.expiry = v5 ? expiry : p.cleanSession ? 0 : SESSION_NEVER_EXPIRES;
+    if (v5) connectV5(b, conn, p, s);
+  }
   if (MIDGE_FEATURES.will) keepWill(b, conn, p, s);
-  logf(b.log, LogLevel.NOTICE, Msg.CLIENT_CONNECTED, c.peer, clientId, "p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + (bridge ? ", bridge" : ""));
-  // MQTT 3.1 has no Session Present bit (SRV-V31-3).
-  sendBytes(b, conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));
+  logf(b.log, LogLevel.NOTICE, Msg.CLIENT_CONNECTED, c.peer, clientId, "p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : MIDGE_FEATURES.mqtt5 && v5 ? 5 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + (MIDGE_FEATURES.mqtt5 && v5 ? ", e" + expiry : "") + (bridge ? ", bridge" : ""));
+  if (MIDGE_FEATURES.mqtt5 && v5) {
+    sendConnackV5(b, conn, sessionPresent, clientId === p.clientId ? "" : clientId, expiryChanged);
+  } else {
+    // MQTT 3.1 has no Session Present bit (SRV-V31-3).
+    sendBytes(b, conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));
+  }
   if (MIDGE_FEATURES.persistentSessions && sessionPresent) {
     resendFlights(b, s); // MQTT-4.4.0-1
     pumpQueue(b, s); // SRV-OPS-8
@@ -91,12 +126,20 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
  * is the server's choice), with a log line. False when the connection was closed.
  */
 function featuresAllow(b: Broker, conn: number, p: Packet): boolean {
+  // A 5.0 client is told why (§3.2.2.2): 0x83 for a will, 0x9B for a QoS it cannot have.
   if (p.willFlag && !MIDGE_FEATURES.will) {
+    if (MIDGE_FEATURES.mqtt5 && p.protocolLevel === PROTOCOL_LEVEL_5) sendRefusalV5(b, conn, ReasonCode.IMPLEMENTATION_SPECIFIC_ERROR, 0);
     closeConnection(b, conn, render(Msg.REASON_WILL_OFF, p.clientId), false);
     return false;
   }
   if (p.willFlag && p.willQos === 2 && !MIDGE_FEATURES.qos2) {
+    if (MIDGE_FEATURES.mqtt5 && p.protocolLevel === PROTOCOL_LEVEL_5) sendRefusalV5(b, conn, ReasonCode.QOS_NOT_SUPPORTED, 0); // MQTT-3.2.2-12
     closeConnection(b, conn, render(Msg.REASON_QOS2_WILL_OFF, p.clientId), false);
+    return false;
+  }
+  if (MIDGE_FEATURES.mqtt5 && p.protocolLevel === PROTOCOL_LEVEL_5 && p.willFlag && p.willRetain && !(MIDGE_FEATURES.retained && b.limits.retainAvailable)) {
+    sendRefusalV5(b, conn, ReasonCode.RETAIN_NOT_SUPPORTED, 0); // MQTT-3.2.2-14
+    closeConnection(b, conn, render(Msg.REASON_RETAIN_UNAVAILABLE), false);
     return false;
   }
   if (!p.cleanSession && !MIDGE_FEATURES.persistentSessions) {
@@ -111,9 +154,22 @@ function featuresAllow(b: Broker, conn: number, p: Packet): boolean {
  * (MQTT-3.2.2-4), then close (MQTT-3.2.2-5).
  */
 function refuseConnect(b: Broker, conn: number, code: number, reason: string): void {
-  // reason: rendered (render of a REASON_* message)
-  sendBytes(b, conn, encodeConnack(false, code));
+  // reason: rendered (render of a REASON_* message). code: a 3.1.1 return code, sent to 5.0
+  // clients as its 5.0 reason code (§3.2.2.2); 5.0 codes (≥ 0x80) go to 5.0 clients only.
+  if (MIDGE_FEATURES.mqtt5 && b.conns[conn].protocolLevel === PROTOCOL_LEVEL_5) {
+    sendRefusalV5(b, conn, code < 0x80 ? reasonCodeFor(code) : code, b.packet.props.maximumPacketSize > 0 ? b.packet.props.maximumPacketSize : 0);
+  } else {
+    sendBytes(b, conn, encodeConnack(false, code));
+  }
   closeConnection(b, conn, reason, false);
+}
+
+/** The 5.0 reason code of a 3.1.1 CONNACK return code (Table 3-1 beside §3.2.2.3). */
+function reasonCodeFor(code: number): number {
+  if (code === ConnackCode.IDENTIFIER_REJECTED) return ReasonCode.CLIENT_IDENTIFIER_NOT_VALID;
+  if (code === ConnackCode.BAD_USERNAME_OR_PASSWORD) return ReasonCode.BAD_USER_NAME_OR_PASSWORD;
+  if (code === ConnackCode.NOT_AUTHORIZED) return ReasonCode.NOT_AUTHORIZED;
+  return ReasonCode.SERVER_UNAVAILABLE;
 }
 
 /** The client id to use (one generated for an empty id where allowed), or "" when the CONNECT was refused. */
@@ -124,7 +180,7 @@ function validateClientId(b: Broker, conn: number, p: Packet): string {
       refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, render(Msg.REASON_EMPTY_ID_31)); // SRV-V31-2
       return "";
     }
-    if (!p.cleanSession) {
+    if (!p.cleanSession && p.protocolLevel !== PROTOCOL_LEVEL_5) {
       refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, render(Msg.REASON_EMPTY_ID_PERSISTENT)); // MQTT-3.1.3-8
       return "";
     }
@@ -163,21 +219,22 @@ function takeOver(b: Broker, clientId: string): number {
   // MQTT-3.1.4-2: the older connection goes, as a network close (its will is published).
   const old = b.sessions[slot].conn;
   logf(b.log, LogLevel.NOTICE, Msg.CLIENT_TAKEN_OVER, clientId);
+  if (MIDGE_FEATURES.mqtt5) sendDisconnectV5(b, old, ReasonCode.SESSION_TAKEN_OVER); // MQTT-3.1.4-3
   closeConnection(b, old, render(Msg.REASON_TAKEN_OVER), true);
   return sessionFind(b, clientId); // a clean session ended with its connection
 }
 
 /** Resumes the stored session or starts a new one; -1 when the CONNECT was refused (table full). */
-function setUpSession(b: Broker, conn: number, p: Packet, clientId: string, slot: number): number {
+function setUpSession(b: Broker, conn: number, p: Packet, clientId: string, slot: number, endsWithConnection: boolean): number {
   if (slot >= 0 && p.cleanSession) {
     sessionDiscard(b, slot); // MQTT-3.1.2-6
     slot = -1;
   }
   if (slot >= 0) {
-    b.sessions[slot].cleanSession = false;
+    b.sessions[slot].cleanSession = endsWithConnection;
     return slot;
   }
-  slot = sessionCreate(b, clientId, p.cleanSession);
+  slot = sessionCreate(b, clientId, endsWithConnection);
   if (slot < 0) {
     logf(b.log, LogLevel.WARNING, Msg.SESSION_TABLE_FULL, b.limits.maxSessions, clientId, b.conns[conn].peer);
     refuseConnect(b, conn, ConnackCode.SERVER_UNAVAILABLE, render(Msg.REASON_SESSION_TABLE_FULL)); // SRV-IMPL-19

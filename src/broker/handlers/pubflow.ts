@@ -1,12 +1,14 @@
-import { PacketType } from "../../codec/constants";
+import { PacketType, ReasonCode } from "../../codec/constants";
 import { encodeAck } from "../../codec/encode";
 import { Packet } from "../../codec/packet";
 import { logf } from "../../log/log";
 import { Msg } from "../../log/messages";
 import { LogLevel } from "../../platform";
-import { NO_MESSAGE, flightAcked, flightReleased, flightRemove, inboundRelease } from "../../qos/flows";
+import { FlowState, NO_MESSAGE, flightAcked, flightFind, flightReleased, flightRemove, inboundRelease } from "../../qos/flows";
 import { pumpQueue, sendBytes } from "../delivery";
 import { storeFor } from "../persist";
+import { isV5 } from "../message5";
+import { encodeAckCode } from "../mqtt5";
 import { Broker, Session } from "../state";
 
 /**
@@ -49,6 +51,13 @@ export function handlePuback(b: Broker, conn: number, p: Packet): void {
 export function handlePubrec(b: Broker, conn: number, p: Packet): void {
   const s = sessionOf(b, conn);
   const id = p.packetId;
+  if (MIDGE_FEATURES.mqtt5 && p.reasonCode >= 0x80 && isV5(b.conns[conn])) {
+    // A 5.0 client's PUBREC of 0x80 or more ends the exchange: no PUBREL (§4.3.3).
+    const at = flightFind(s, id);
+    if (at < 0 || s.flights[at].qos !== 2 || s.flights[at].state !== FlowState.AWAIT_ACK) return unknownId(b, s, PacketType.PUBREC, id);
+    endFlight(b, s, at);
+    return;
+  }
   const i = flightReleased(s, id);
   if (i < 0) return unknownId(b, s, PacketType.PUBREC, id);
   const f = s.flights[i];
@@ -68,10 +77,12 @@ export function handlePubcomp(b: Broker, conn: number, p: Packet): void {
 export function handlePubrel(b: Broker, conn: number, p: Packet): void {
   const s = sessionOf(b, conn);
   const id = p.packetId;
-  if (inboundRelease(s, id)) {
+  const known = inboundRelease(s, id);
+  if (known) {
     b.changes++;
     const st = storeFor(b, s);
     if (st !== undefined) st.inboundDelete(s.clientId, id);
   }
-  sendBytes(b, conn, encodeAck(PacketType.PUBCOMP, id));
+  // 5.0 says when the id was not known: 0x92 Packet Identifier not found (§3.7.2.1).
+  sendBytes(b, conn, MIDGE_FEATURES.mqtt5 && !known ? encodeAckCode(b, conn, PacketType.PUBCOMP, id, ReasonCode.PACKET_IDENTIFIER_NOT_FOUND) : encodeAck(PacketType.PUBCOMP, id));
 }

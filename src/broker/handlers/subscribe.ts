@@ -1,4 +1,4 @@
-import { PacketType, SUBACK_FAILURE } from "../../codec/constants";
+import { PacketType, ReasonCode, SUBACK_FAILURE } from "../../codec/constants";
 import { encodeAck, encodeSuback } from "../../codec/encode";
 import { Packet } from "../../codec/packet";
 import { logf } from "../../log/log";
@@ -7,6 +7,9 @@ import { Access, LogLevel } from "../../platform";
 import { isValidFilter, topicMatches } from "../../topics/topic";
 import { utf8Length } from "../../bytes/bytes";
 import { deliver, sendBytes } from "../delivery";
+import { isV5, messageExpired } from "../message5";
+import { encodeSubackCodes } from "../mqtt5";
+import { withIds } from "../publish";
 import { Broker, Session } from "../state";
 import { SubResult, subscriptionAdd, subscriptionRemove } from "../subscriptions";
 
@@ -22,50 +25,82 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
   const c = b.conns[conn];
   const s = b.sessions[c.session];
   const codes = b.codes;
+  const v5 = MIDGE_FEATURES.mqtt5 && isV5(c);
+  // MQTT 5.0: one Subscription Identifier for every filter of the packet (§3.8.2.1.2).
+  const subId = MIDGE_FEATURES.mqtt5 && v5 && p.props.subscriptionIdCount > 0 ? p.props.subscriptionIds[0] : 0;
   for (let i = 0; i < p.count; i++) {
     const filter = p.filters[i];
     let requested = p.qosList[i];
     if (requested > MAX_GRANTED_QOS) requested = MAX_GRANTED_QOS;
     // Without QoS 2 the broker grants at most QoS 1 (MQTT-3.8.4-6: a lower QoS may be granted).
     if (!MIDGE_FEATURES.qos2 && requested > 1) requested = 1;
+    if (MIDGE_FEATURES.mqtt5 && v5 && filter.indexOf("$share/") === 0) {
+      logf(b.log, LogLevel.NOTICE, Msg.SUBSCRIBE_INVALID_FILTER, s.clientId, filter);
+      codes[i] = ReasonCode.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED; // Shared Subscription Available 0 in CONNACK
+      continue;
+    }
     if (!isValidFilter(filter) || utf8Length(filter) > b.limits.maxTopicLength) {
       logf(b.log, LogLevel.NOTICE, Msg.SUBSCRIBE_INVALID_FILTER, s.clientId, filter);
-      codes[i] = SUBACK_FAILURE; // SRV-SUB-1
+      codes[i] = MIDGE_FEATURES.mqtt5 && v5 ? ReasonCode.TOPIC_FILTER_INVALID : SUBACK_FAILURE; // SRV-SUB-1
       continue;
     }
     if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, filter, Access.SUBSCRIBE)) {
       logf(b.log, LogLevel.NOTICE, Msg.SUBSCRIBE_DENIED, s.clientId, filter);
-      codes[i] = SUBACK_FAILURE; // SRV-SUB-2
+      codes[i] = MIDGE_FEATURES.mqtt5 && v5 ? ReasonCode.NOT_AUTHORIZED : SUBACK_FAILURE; // SRV-SUB-2
       continue;
     }
-    const result = subscriptionAdd(b, c.session, filter, requested);
+    const flags = MIDGE_FEATURES.mqtt5 && v5 ? (p.noLocal[i] ? 1 : 0) + (p.retainAsPublished[i] ? 2 : 0) : 0;
+    const result = subscriptionAdd(b, c.session, filter, requested, flags, subId);
     if (result === SubResult.CLIENT_LIMIT || result === SubResult.TABLE_FULL) {
       if (result === SubResult.CLIENT_LIMIT) logf(b.log, LogLevel.WARNING, Msg.SUBSCRIBE_CLIENT_LIMIT, s.clientId, filter, b.limits.maxSubscriptionsPerClient);
       else logf(b.log, LogLevel.WARNING, Msg.SUBSCRIBE_TABLE_FULL, s.clientId, filter, b.limits.maxSubscriptions);
-      codes[i] = SUBACK_FAILURE; // SRV-SUB-2
+      codes[i] = MIDGE_FEATURES.mqtt5 && v5 ? ReasonCode.QUOTA_EXCEEDED : SUBACK_FAILURE; // SRV-SUB-2
       continue;
     }
     codes[i] = requested;
+    // MQTT 5.0 Retain Handling (§3.8.3.1): 1 = only for a new subscription, 2 = never.
+    if (MIDGE_FEATURES.mqtt5 && v5 && (p.retainHandling[i] === 2 || (p.retainHandling[i] === 1 && result === SubResult.REPLACED))) codes[i] = requested + NO_RETAINED;
   }
-  sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
+  if (MIDGE_FEATURES.mqtt5 && v5) {
+    for (let i = 0; i < p.count; i++) b.matched[i] = codes[i] >= NO_RETAINED && codes[i] < 0x80 ? codes[i] - NO_RETAINED : codes[i];
+    sendBytes(b, conn, encodeSubackCodes(b, conn, PacketType.SUBACK, p.packetId, b.matched, p.count));
+  } else {
+    sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
+  }
   for (let i = 0; i < p.count; i++) {
-    if (MIDGE_FEATURES.retained && codes[i] !== SUBACK_FAILURE) sendRetained(b, c.session, s, p.filters[i], codes[i]);
+    if (MIDGE_FEATURES.retained && codes[i] < NO_RETAINED) sendRetained(b, c.session, s, p.filters[i], codes[i], subId);
   }
 }
 
+/** Added to a granted QoS in b.codes when the subscription gets no retained messages (Retain Handling). */
+const NO_RETAINED = 16;
+
 /** Sends every retained message matching filter at min(stored QoS, granted) (SRV-PUB-4). */
-function sendRetained(b: Broker, sessionSlot: number, s: Session, filter: string, granted: number): void {
+function sendRetained(b: Broker, sessionSlot: number, s: Session, filter: string, granted: number, subId: number): void {
   for (let i = 0; i < b.retainedCount; i++) {
     const m = b.retained[i];
     if (!topicMatches(filter, m.topic)) continue;
     if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, m.topic, Access.READ)) continue;
-    deliver(b, sessionSlot, m, m.qos < granted ? m.qos : granted, true);
+    if (MIDGE_FEATURES.mqtt5 && messageExpired(b, m)) continue; // MQTT-3.3.2-5
+    b.matched[0] = subId;
+    deliver(b, sessionSlot, MIDGE_FEATURES.mqtt5 && subId > 0 ? withIds(m, b.matched, 1) : m, m.qos < granted ? m.qos : granted, true);
   }
 }
 
-/** UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, MQTT-3.10.4-5). */
+/**
+ * UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, MQTT-3.10.4-5);
+ * to an MQTT 5.0 client with a reason code per filter: 0x00, or 0x11 when it had no such
+ * subscription (§3.11.3).
+ */
 export function handleUnsubscribe(b: Broker, conn: number, p: Packet): void {
   const slot = b.conns[conn].session;
-  for (let i = 0; i < p.count; i++) subscriptionRemove(b, slot, p.filters[i]);
-  sendBytes(b, conn, encodeAck(PacketType.UNSUBACK, p.packetId));
+  for (let i = 0; i < p.count; i++) {
+    const removed = subscriptionRemove(b, slot, p.filters[i]);
+    b.codes[i] = removed ? ReasonCode.SUCCESS : ReasonCode.NO_SUBSCRIPTION_EXISTED;
+  }
+  if (MIDGE_FEATURES.mqtt5 && isV5(b.conns[conn])) {
+    sendBytes(b, conn, encodeSubackCodes(b, conn, PacketType.UNSUBACK, p.packetId, b.codes, p.count));
+  } else {
+    sendBytes(b, conn, encodeAck(PacketType.UNSUBACK, p.packetId));
+  }
 }
