@@ -89,14 +89,20 @@ function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, c
  * published first (MQTT-3.1.3-9: at the delay or at the end of the session, whichever is first).
  */
 export function sessionsTick(b: Broker, now: number): void {
-  for (let i = 0; i < b.sessions.length; i++) {
-    const s = b.sessions[i];
-    if (!s.used || s.conn >= 0) continue;
-    const ends = s.expiresAt >= 0 && now >= s.expiresAt;
-    if (s.willAt >= 0 && (ends || now >= s.willAt)) publishDelayedWill(b, s);
-    if (ends) {
-      logf(b.log, LogLevel.NOTICE, Msg.SESSION_EXPIRED, s.clientId, s.expiry);
-      sessionDiscard(b, i);
-    }
+  for (let i = 0; i < b.sessions.length; i++) sessionTimers(b, i, now);
+}
+
+/**
+ * The timers of one session (see sessionsTick); also run for the session a CONNECT names, as an
+ * expired session counts as absent even before the tick sweeps it (SRV5-CON-4).
+ */
+export function sessionTimers(b: Broker, slot: number, now: number): void {
+  const s = b.sessions[slot];
+  if (!s.used || s.conn >= 0) return;
+  const ends = s.expiresAt >= 0 && now >= s.expiresAt;
+  if (s.willAt >= 0 && (ends || now >= s.willAt)) publishDelayedWill(b, s);
+  if (ends) {
+    logf(b.log, LogLevel.NOTICE, Msg.SESSION_EXPIRED, s.clientId, s.expiry);
+    sessionDiscard(b, slot);
   }
 }

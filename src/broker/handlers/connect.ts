@@ -7,7 +7,8 @@ import { logf, render } from "../../log/log";
 import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
 import { pumpQueue, resendFlights, sendBytes } from "../delivery";
-import { closeConnection } from "../lifecycle";
+import { closeConnection, sessionTimers } from "../lifecycle";
+import { publishDelayedWill } from "../publish";
 import { connectV5, sendConnackV5, sendDisconnectV5, sendRefusalV5 } from "../mqtt5";
 import { NO_MESSAGE } from "../../qos/flows";
 import { sessionCreate, sessionDiscard, sessionFind } from "../sessions";
@@ -71,6 +72,10 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   const hasUsername = hasIdentity || p.hasUsername;
   const username = hasIdentity ? c.identity : p.username;
   if (!authenticate(b, conn, p, clientId, hasIdentity)) return;
+  if (MIDGE_FEATURES.mqtt5) {
+    const stored = sessionFind(b, clientId);
+    if (stored >= 0) sessionTimers(b, stored, b.clock.now());
+  }
   let slot = takeOver(b, clientId);
   // MQTT-3.2.2-2 (an empty stored session counts, SRV-CON-10); never without persistent sessions.
   const sessionPresent = MIDGE_FEATURES.persistentSessions && slot >= 0 && !p.cleanSession;
@@ -138,7 +143,7 @@ function featuresAllow(b: Broker, conn: number, p: Packet): boolean {
     return false;
   }
   if (MIDGE_FEATURES.mqtt5 && p.protocolLevel === PROTOCOL_LEVEL_5 && p.willFlag && p.willRetain && !(MIDGE_FEATURES.retained && b.limits.retainAvailable)) {
-    sendRefusalV5(b, conn, ReasonCode.RETAIN_NOT_SUPPORTED, 0); // MQTT-3.2.2-14
+    sendRefusalV5(b, conn, ReasonCode.RETAIN_NOT_SUPPORTED, 0); // MQTT-3.2.2-13
     closeConnection(b, conn, render(Msg.REASON_RETAIN_UNAVAILABLE), false);
     return false;
   }
@@ -227,6 +232,8 @@ function takeOver(b: Broker, clientId: string): number {
 /** Resumes the stored session or starts a new one; -1 when the CONNECT was refused (table full). */
 function setUpSession(b: Broker, conn: number, p: Packet, clientId: string, slot: number, endsWithConnection: boolean): number {
   if (slot >= 0 && p.cleanSession) {
+    // A will waiting for its delay goes out when Clean Start ends its session (SRV5-CON-19).
+    if (MIDGE_FEATURES.mqtt5 && b.sessions[slot].willAt >= 0) publishDelayedWill(b, b.sessions[slot]);
     sessionDiscard(b, slot); // MQTT-3.1.2-6
     slot = -1;
   }

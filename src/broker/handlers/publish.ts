@@ -34,7 +34,7 @@ export function handlePublish(b: Broker, conn: number, p: Packet): void {
     return;
   }
   if (p.retain && !(MIDGE_FEATURES.retained && b.limits.retainAvailable)) {
-    closeForCode(b, conn, ReasonCode.RETAIN_NOT_SUPPORTED, render(Msg.REASON_RETAIN_UNAVAILABLE)); // MQTT-3.3.1-14 in 5.0
+    closeForCode(b, conn, ReasonCode.RETAIN_NOT_SUPPORTED, render(Msg.REASON_RETAIN_UNAVAILABLE)); // MQTT-3.2.2-14 in 5.0
     return;
   }
   if (p.qos === 2 && !MIDGE_FEATURES.qos2) {
