@@ -51,22 +51,18 @@ export function clientIdOf(b: Broker, conn: number): string {
 }
 
 /**
- * The PUBLISH of m for the session's connection, or undefined when it must not go (expired, or
- * too large for an MQTT 5.0 client: message5.ts). started: a resend of a flight.
+ * The PUBLISH of m for the session's connection in an mqtt5 build, or undefined when it must not
+ * go (expired, or too large for an MQTT 5.0 client: message5.ts). started: a resend of a flight.
+ * Callers choose it or encodePublish with MIDGE_FEATURES.mqtt5 inline, so that a build without
+ * MQTT 5 has neither this function nor a wrapper.
  */
-function encodeOut(b: Broker, s: Session, m: Message, qos: number, dup: boolean, retain: boolean, packetId: number, started: boolean): Bytes | undefined {
-  // if/else, not an early return: a build without MQTT 5 then drops the else branch whole.
-  if (MIDGE_FEATURES.mqtt5) {
-    return encodeDelivery(b, s.conn, m.topicBytes, m.payload, m.props, m.expiresAt, m.subIds, m.subIds === undefined ? 0 : m.subIds.length, qos, dup, retain, packetId, started);
-  } else {
-    return encodePublish(m.topicBytes, m.payload, qos, dup, retain, packetId);
-  }
+function encodeOut5(b: Broker, s: Session, m: Message, qos: number, dup: boolean, retain: boolean, packetId: number, started: boolean): Bytes | undefined {
+  return encodeDelivery(b, s.conn, m.topicBytes, m.payload, m.props, m.expiresAt, m.subIds, m.subIds === undefined ? 0 : m.subIds.length, qos, dup, retain, packetId, started);
 }
 
-/** The session's in-flight window: maxInflight, or less where an MQTT 5.0 client's Receive Maximum says so (MQTT-3.3.4-9). */
+/** An mqtt5 build's in-flight window: maxInflight, or less where a 5.0 client's Receive Maximum says so (MQTT-3.3.4-9). */
 export function windowOf(b: Broker, s: Session): number {
-  if (MIDGE_FEATURES.mqtt5 && s.receiveMax < b.limits.maxInflight) return s.receiveMax;
-  return b.limits.maxInflight;
+  return s.receiveMax < b.limits.maxInflight ? s.receiveMax : b.limits.maxInflight;
 }
 
 /** A flight just started: reported to the store, then its PUBLISH (data) sent. */
@@ -141,13 +137,13 @@ export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number,
   const s = b.sessions[sessionSlot];
   if (qos === 0) {
     if (s.conn < 0) return; // SRV-IMPL-7: QoS 0 is not queued for offline sessions
-    const data = encodeOut(b, s, m, 0, false, retain, 0, false);
+    const data = MIDGE_FEATURES.mqtt5 ? encodeOut5(b, s, m, 0, false, retain, 0, false) : encodePublish(m.topicBytes, m.payload, 0, false, retain, 0);
     if (data !== undefined) sendQos0(b, s.conn, data);
     return;
   }
-  if (s.conn >= 0 && flowsCanSend(s, windowOf(b, s))) {
+  if (s.conn >= 0 && flowsCanSend(s, MIDGE_FEATURES.mqtt5 ? windowOf(b, s) : b.limits.maxInflight)) {
     const id = packetIdNext(s);
-    const data = encodeOut(b, s, m, qos, false, retain, id, false);
+    const data = MIDGE_FEATURES.mqtt5 ? encodeOut5(b, s, m, qos, false, retain, id, false) : encodePublish(m.topicBytes, m.payload, qos, false, retain, id);
     if (data === undefined) {
       b.stats.messagesDropped++; // expired or too large for the client: never sent
       return;
@@ -164,11 +160,12 @@ export function deliver(b: Broker, sessionSlot: number, m: Message, qos: number,
  * (MQTT-3.3.2-5, MQTT-3.1.2-25).
  */
 export function pumpQueue(b: Broker, s: Session): void {
-  const window = windowOf(b, s);
+  const window = MIDGE_FEATURES.mqtt5 ? windowOf(b, s) : b.limits.maxInflight;
   while (s.conn >= 0 && s.queueCount > 0 && s.flightCount < window) {
     const at = s.queueHead;
     const id = packetIdNext(s);
-    const data = encodeOut(b, s, s.queue[at], s.queueQos[at], false, s.queueRetain[at], id, false);
+    const m = s.queue[at];
+    const data = MIDGE_FEATURES.mqtt5 ? encodeOut5(b, s, m, s.queueQos[at], false, s.queueRetain[at], id, false) : encodePublish(m.topicBytes, m.payload, s.queueQos[at], false, s.queueRetain[at], id);
     if (data === undefined) {
       const st = storeFor(b, s);
       if (st !== undefined) st.messageDelete(s.clientId, s.queueSeq[at]);
@@ -187,7 +184,8 @@ export function resendFlights(b: Broker, s: Session): void {
   for (let i = 0; i < s.flightCount; i++) {
     const f = s.flights[i];
     if (f.state === FlowState.AWAIT_ACK) {
-      const data = encodeOut(b, s, f.message, f.qos, true, f.retain, f.packetId, true); // MQTT-3.3.1-1
+      const m = f.message;
+      const data = MIDGE_FEATURES.mqtt5 ? encodeOut5(b, s, m, f.qos, true, f.retain, f.packetId, true) : encodePublish(m.topicBytes, m.payload, f.qos, true, f.retain, f.packetId); // MQTT-3.3.1-1
       // Too large for what the client now accepts: its PUBLISH cannot go, so it never gets acknowledged.
       if (data !== undefined) sendBytes(b, s.conn, data);
     } else {
