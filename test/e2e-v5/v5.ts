@@ -465,6 +465,12 @@ export function decodePublish5(p: RxPacket): Publish5 {
   return { topic, qos, retain: (p.flags & 1) === 1, dup: (p.flags & 8) === 8, id, props: r.props, payload: Buffer.from(p.body.subarray(r.end)) };
 }
 
+/** The reason codes of a SUBACK or UNSUBACK (after the packet id and the properties). */
+export function subackCodes(p: RxPacket): number[] {
+  if (p.type !== 9 && p.type !== 11) throw new Error(`expected SUBACK or UNSUBACK, got ${describePacket(p)}`);
+  return [...p.body.subarray(readProps(p.body, 2).end)];
+}
+
 /** Ack packets with a reason code (PUBACK, PUBREC, SUBACK's codes, UNSUBACK's codes ...): the code byte(s). */
 export function ackReason(p: RxPacket): number {
   return p.body.length <= 2 ? 0 : p.body[2];
