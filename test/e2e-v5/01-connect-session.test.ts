@@ -6,9 +6,9 @@
  * Session expiry is timed (1 s intervals, 2.5 s waits): that timing is what those tests check.
  */
 import { expect, test, vi } from "vitest";
-import { E2E_CONCURRENCY, TEST_TIMEOUT, sleep, toHex } from "../e2e/helpers";
+import { E2E_CONCURRENCY, TEST_TIMEOUT, describePacket, sleep, toHex } from "../e2e/helpers";
 import { selectedTargets } from "../e2e/targets";
-import { decodeConnack5, describeV5, expectServerDisconnect, mqtt5, pk5, publish5, rawConnect5, startV5 } from "./v5";
+import { decodeConnack5, decodeDisconnect5, describeV5, expectServerDisconnect, mqtt5, pk5, publish5, rawConnect5, startV5 } from "./v5";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
 
@@ -133,6 +133,28 @@ for (const target of selectedTargets()) {
         await back.client.subscribeAsync({ "clean/marker": { qos: 1 } });
         await publish5(pub, "clean/marker", "m", { qos: 1 });
         expect((await back.inbox.before("m")).map((m) => m.payload.toString())).toEqual([]);
+      });
+
+      test("[SRV5-DIS-2, SRV5-V311-23, SRV5-OPS-2] a DISCONNECT with Session Expiry Interval 0 ends a session the CONNECT asked to keep", async (ctx) => {
+        const h = await startV5(target, ctx);
+        const s = await mqtt5(h, { clientId: "dis0", clean: true, properties: { sessionExpiryInterval: 60 } });
+        await s.client.subscribeAsync({ "dis0/t": { qos: 1 } });
+        await Promise.race([s.client.endAsync(false, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } }), sleep(3000)]);
+        const back = await mqtt5(h, { clientId: "dis0", clean: false, properties: { sessionExpiryInterval: 60 } });
+        expect(back.connack.sessionPresent, "the session ended with the connection").toBe(false);
+      });
+
+      test("[SRV5-DIS-2, MQTT-3.14.2-2] a DISCONNECT that raises the Session Expiry Interval from 0 is a Protocol Error: DISCONNECT 0x82 (the Will is published)", async (ctx) => {
+        const h = await startV5(target, ctx);
+        const obs = await mqtt5(h);
+        await obs.client.subscribeAsync({ "dis1/#": { qos: 1 } });
+        const { c } = await rawConnect5(h, { clientId: "dis1", will: { topic: "dis1/will", payload: "w" } });
+        c.send(pk5.disconnect(0, [["sessionExpiryInterval", 60]]));
+        const p = await c.nextPacket(3000, "DISCONNECT 0x82");
+        expect(decodeDisconnect5(p).reasonCode.toString(16), describePacket(p)).toBe("82");
+        await c.expectClosed(3000);
+        // Not a normal disconnection: the Will stays armed and goes out.
+        expect((await obs.inbox.waitTopic("dis1/will")).payload.toString()).toBe("w");
       });
 
       test("[MQTT-3.1.4-3, MQTT-3.14.4-2] session takeover: the older connection is closed; the new one keeps the session", async (ctx) => {
