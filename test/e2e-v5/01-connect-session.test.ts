@@ -151,7 +151,9 @@ for (const target of selectedTargets()) {
         const { c } = await rawConnect5(h, { clientId: "dis1", will: { topic: "dis1/will", payload: "w" } });
         c.send(pk5.disconnect(0, [["sessionExpiryInterval", 60]]));
         const p = await c.nextPacket(3000, "DISCONNECT 0x82");
-        expect(decodeDisconnect5(p).reasonCode.toString(16), describePacket(p)).toBe("82");
+        const d = decodeDisconnect5(p);
+        expect(d.reasonCode.toString(16), describePacket(p)).toBe("82");
+        expect(d.props.sessionExpiryInterval, "MQTT-3.14.2-2").toBeUndefined();
         await c.expectClosed(3000);
         // Not a normal disconnection: the Will stays armed and goes out.
         expect((await obs.inbox.waitTopic("dis1/will")).payload.toString()).toBe("w");

@@ -162,6 +162,7 @@ for (const target of selectedTargets()) {
         for (const t of ["homeassistant/sensor/dev-a/temperature/config", "homeassistant/light/dev-b/config", "homeassistant/switch/dev-c/config"]) {
           const m = await ha.waitFor((e) => e.event === "message" && e.topic === t, `the retained config on ${t}`);
           expect(m.retain, t).toBe(true);
+          expect(m.qos, "MQTT-3.8.4-8: published at QoS 1, subscribed at QoS 0").toBe(0);
           expect(JSON.parse(m.payload as string).unique_id).toBeDefined();
         }
         const cfgC = ha.messages("homeassistant/switch/dev-c/config")[0];
