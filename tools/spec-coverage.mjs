@@ -10,6 +10,8 @@
 //   path                 any checklist in the same format (the old ../shared/spec files work too)
 //   --covered            also list each covered id with the files that name it
 //   --tests DIR          scan DIR instead of test/ (e.g. a folder holding only MQTT 5 tests)
+//                        Without --tests and --v5, folders named *-v5 (test/e2e-v5/, the
+//                        MQTT 5 tests) are left out: their ids are 5.0 tags, not 3.1.1 ones.
 //   --check-abbreviated  list ids written in shortened form (MQTT-3.1.2-11/13, SRV-PUB-2..5)
 //                        anywhere in src/ or test/, as file:line, so they can be written out
 //
@@ -62,11 +64,15 @@ if (defined.length === 0) {
 }
 
 // --- the tests -----------------------------------------------------------------------------
+// MQTT 5 test folders (test/e2e-v5) name 5.0 tags, which reuse 3.1.1 numbers with other meanings.
+const skipV5Folders = !flag("--v5") && !valueOf("--tests");
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
+    if (statSync(p).isDirectory()) {
+      if (!(skipV5Folders && name.endsWith("-v5"))) walk(p, out);
+    }
     else if (/\.(ts|mjs|js|json)$/.test(name)) out.push(p);
   }
   return out;

@@ -28,6 +28,13 @@ export interface StartOptions {
    * writes it as a profile named "e2e" in its own temp dir (removed on stop).
    */
   boardLimits?: Record<string, number | boolean>;
+  /**
+   * Board features (src/features.ts names → on/off) for the profile the target writes, as
+   * boardLimits does: `{ mqtt5: true }` serves MQTT 5.0 clients on a target whose default
+   * board (the host's) has it off. A feature left out is on (a profile given by path). A
+   * target whose features are built in (Target.builtFeatures) refuses a value that differs.
+   */
+  boardFeatures?: Record<string, boolean>;
   /** Pass --verbose (default true: the suite checks that the log says why a client was dropped). */
   verbose?: boolean;
 }
@@ -65,6 +72,13 @@ export interface Target {
    * exceeds. Tests that need more skip on this target (helpers.ts, fits()).
    */
   limits?: Record<string, number | boolean>;
+  /**
+   * Features fixed when the broker was built (the Espruino bundles define them as constants
+   * from their board profile); undefined: set at start-up from the board profile, so
+   * StartOptions.boardFeatures can choose them. Tests of a feature that is built out skip
+   * (or check the answer of a broker without it).
+   */
+  builtFeatures?: Record<string, boolean>;
   start(opts?: StartOptions): Promise<BrokerHandle>;
 }
 
@@ -221,11 +235,13 @@ export function configArgs(opts: StartOptions, tempPrefix: string, args: string[
   let dir = "";
   const lines = (opts.configLines ?? []).slice();
   if (opts.board !== undefined) lines.push(`board ${opts.board}`);
-  if (lines.length > 0 || opts.boardLimits !== undefined) {
+  if (lines.length > 0 || opts.boardLimits !== undefined || opts.boardFeatures !== undefined) {
     dir = makeTempDir(tempPrefix);
-    if (opts.boardLimits !== undefined) {
+    if (opts.boardLimits !== undefined || opts.boardFeatures !== undefined) {
       const profile = join(dir, "e2e.json");
-      writeFileSync(profile, JSON.stringify({ board: "e2e", description: "e2e test profile", limits: opts.boardLimits }, null, 2));
+      const json: Record<string, unknown> = { board: "e2e", description: "e2e test profile", limits: opts.boardLimits ?? {} };
+      if (opts.boardFeatures !== undefined) json.features = opts.boardFeatures;
+      writeFileSync(profile, JSON.stringify(json, null, 2));
       lines.push(`board ${profile}`);
     }
     const file = join(dir, "midge.conf");
@@ -255,7 +271,7 @@ export const mosquittoTarget: Target = {
   name: "mosquitto",
   features: { board: false },
   async start(opts: StartOptions = {}): Promise<BrokerHandle> {
-    if (opts.board !== undefined || opts.boardLimits !== undefined) throw new Error("mosquitto target: board profiles are not supported");
+    if (opts.board !== undefined || opts.boardLimits !== undefined || opts.boardFeatures !== undefined) throw new Error("mosquitto target: board profiles are not supported");
     const port = await freePort();
     const dir = makeTempDir("midge-e2e-mosq-");
     const file = join(dir, "mosquitto.conf");

@@ -61,6 +61,22 @@ const LIMIT_OPTIONS: Record<string, string> = {
   retain_available: "retainAvailable",
 };
 
+/** The features a board's bundle is built with (its profile's "features"; esbuild constants). */
+function profileFeatures(board: string): Record<string, boolean> {
+  const profile = JSON.parse(readFileSync(join(ROOT, "boards", board + ".json"), "utf8")) as { features?: Record<string, boolean> };
+  return profile.features ?? {};
+}
+
+/** "" when `wanted` agrees with the built-in features; else why the bundle cannot serve it. */
+function featureConflict(name: string, built: Record<string, boolean>, wanted: Record<string, boolean> | undefined): string {
+  for (const key of Object.keys(wanted ?? {})) {
+    if (built[key] !== undefined && built[key] !== wanted![key]) {
+      return `${name}: feature ${key} is built ${built[key] ? "in" : "out"} of the bundle; boardFeatures cannot turn it ${wanted![key] ? "on" : "off"}`;
+    }
+  }
+  return "";
+}
+
 function profileLimits(board: string): Record<string, number | boolean> {
   const profile = JSON.parse(readFileSync(join(ROOT, "boards", board + ".json"), "utf8")) as { limits?: Record<string, number | boolean> };
   return profile.limits ?? {};
@@ -151,7 +167,10 @@ function simulatorTarget(name: string, board: string, base: string): Target {
     name,
     features: { board: true, sendBuffer: false, peerAddress: false },
     limits: base === "" ? profileLimits(board) : undefined,
+    builtFeatures: profileFeatures(board),
     start(opts: StartOptions = {}): Promise<BrokerHandle> {
+      const conflict = featureConflict(name, profileFeatures(board), opts.boardFeatures);
+      if (conflict !== "") return Promise.reject(new Error(conflict));
       try {
         ensureBuilt(board);
       } catch (e) {
@@ -226,7 +245,10 @@ function interpreterTarget(name: string, board: string, vars: number, base: stri
     name,
     features: { board: true, sendBuffer: false, peerAddress: false },
     limits: base === "" ? profileLimits(board) : undefined,
+    builtFeatures: profileFeatures(board),
     async start(opts: StartOptions = {}): Promise<BrokerHandle> {
+      const conflict = featureConflict(name, profileFeatures(board), opts.boardFeatures);
+      if (conflict !== "") throw new Error(conflict);
       if (findInterpreter(vars) === null) throw new Error(`${name}: no Espruino interpreter with ${vars} variables (set MIDGE_ESPRUINO_${vars})`);
       ensureBuilt(board);
       const port = await freePort();
