@@ -32,6 +32,13 @@ export interface Limits {
   maxPendingBytes: number;
   /** retain_available: when false, a PUBLISH with RETAIN=1 closes the connection. */
   retainAvailable: boolean;
+  /**
+   * max_keepalive, in seconds: a 5.0 client asking for more (or for 0) is given this as Server
+   * Keep Alive; a 3.1.1 client asking for more is refused, as in mosquitto. 65535 = any.
+   */
+  maxKeepAlive: number;
+  /** max_topic_alias: Topic Aliases a 5.0 client may set per connection (Topic Alias Maximum); 0 = none. */
+  maxTopicAlias: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -51,6 +58,8 @@ export const DEFAULT_LIMITS: Limits = {
   connectTimeoutMs: 10000,
   maxPendingBytes: 8 * 1024 * 1024,
   retainAvailable: true,
+  maxKeepAlive: 65535,
+  maxTopicAlias: 10,
 };
 
 /** Copies limits, taking each field from overrides where it is set. */
@@ -72,6 +81,8 @@ export function mergeLimits(base: Limits, overrides: Partial<Limits>): Limits {
     connectTimeoutMs: base.connectTimeoutMs,
     maxPendingBytes: base.maxPendingBytes,
     retainAvailable: base.retainAvailable,
+    maxKeepAlive: base.maxKeepAlive,
+    maxTopicAlias: base.maxTopicAlias,
   };
   if (overrides.maxConnections !== undefined) out.maxConnections = overrides.maxConnections;
   if (overrides.maxSessions !== undefined) out.maxSessions = overrides.maxSessions;
@@ -89,5 +100,7 @@ export function mergeLimits(base: Limits, overrides: Partial<Limits>): Limits {
   if (overrides.connectTimeoutMs !== undefined) out.connectTimeoutMs = overrides.connectTimeoutMs;
   if (overrides.maxPendingBytes !== undefined) out.maxPendingBytes = overrides.maxPendingBytes;
   if (overrides.retainAvailable !== undefined) out.retainAvailable = overrides.retainAvailable;
+  if (overrides.maxKeepAlive !== undefined) out.maxKeepAlive = overrides.maxKeepAlive;
+  if (overrides.maxTopicAlias !== undefined) out.maxTopicAlias = overrides.maxTopicAlias;
   return out;
 }

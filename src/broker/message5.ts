@@ -12,9 +12,6 @@ import { Broker, Conn, Message } from "./state";
  * encodes 3.1.1 itself otherwise), so a build without MQTT 5 drops this file.
  */
 
-/** Topic aliases a client may set on a connection (Topic Alias Maximum in CONNACK; mosquitto's max_topic_alias default). */
-export const TOPIC_ALIAS_MAXIMUM = 10;
-
 /** True when conn speaks MQTT 5.0. */
 export function isV5(c: Conn): boolean {
   return MIDGE_FEATURES.mqtt5 && c.protocolLevel === PROTOCOL_LEVEL_5;
@@ -74,12 +71,12 @@ export function encodeDelivery(b: Broker, conn: number, topicBytes: Bytes, paylo
 /**
  * Applies the Topic Alias of a PUBLISH from a 5.0 client (§3.3.2.3.4): sets it for the topic, or
  * replaces an empty topic with the one it stands for. Returns a reason code: 0 = fine,
- * TOPIC_ALIAS_INVALID over the maximum (MQTT-3.3.2-9), PROTOCOL_ERROR for an alias never set.
+ * TOPIC_ALIAS_INVALID over the maximum (MQTT-3.3.2-9; any alias when the maximum is 0, MQTT-3.2.2-18), PROTOCOL_ERROR for an alias never set.
  */
 export function applyTopicAlias(b: Broker, conn: number, p: Packet): number {
   const alias = p.props.topicAlias;
   if (alias < 0) return 0;
-  if (alias > TOPIC_ALIAS_MAXIMUM) return ReasonCode.TOPIC_ALIAS_INVALID;
+  if (alias > b.limits.maxTopicAlias) return ReasonCode.TOPIC_ALIAS_INVALID; // Limits.maxTopicAlias: max_topic_alias
   const c = b.conns[conn];
   if (bytesLength(p.topicBytes) > 0) {
     c.aliases[alias] = p.topic;

@@ -5,7 +5,7 @@ import { encodeAckV5, encodeConnackV5, encodeSubackV5, encodeMessageProperties, 
 import { Packet } from "../codec/packet";
 import { Properties, propertiesReset } from "../codec/properties";
 import { sendBytes } from "./delivery";
-import { TOPIC_ALIAS_MAXIMUM, isV5 } from "./message5";
+import { isV5 } from "./message5";
 import { Broker, ConnState, Session } from "./state";
 
 /**
@@ -41,11 +41,11 @@ export function sendRefusalV5(b: Broker, conn: number, code: number, maxPacketOu
 /**
  * CONNACK accepting a 5.0 CONNECT, with what the client must know of this server's limits
  * (§3.2.2.3): Receive Maximum, Maximum QoS, Retain Available, Maximum Packet Size, Topic Alias
- * Maximum, Shared Subscription Available 0, the Assigned Client Identifier (assigned: "" =
- * none), and the Session Expiry Interval when the server chose another than asked (expiry -1 =
- * as asked).
+ * Maximum, Shared Subscription Available 0, Server Keep Alive when max_keepalive overrides the
+ * client's keepAlive, the Assigned Client Identifier (assigned: "" = none), and the Session
+ * Expiry Interval when the server chose another than asked (expiry -1 = as asked).
  */
-export function sendConnackV5(b: Broker, conn: number, sessionPresent: boolean, assigned: string, expiry: number): void {
+export function sendConnackV5(b: Broker, conn: number, sessionPresent: boolean, assigned: string, expiry: number, keepAlive: number): void {
   const pr = replyProps(b);
   const limits = b.limits;
   // The client's Receive Maximum quota counts QoS 2 PUBLISHes awaiting PUBREL here: QoS 1 is
@@ -54,7 +54,9 @@ export function sendConnackV5(b: Broker, conn: number, sessionPresent: boolean, 
   if (!MIDGE_FEATURES.qos2) pr.maximumQos = 1;
   if (!(MIDGE_FEATURES.retained && limits.retainAvailable)) pr.retainAvailable = 0;
   pr.maximumPacketSize = limits.maxPacketSize;
-  pr.topicAliasMaximum = TOPIC_ALIAS_MAXIMUM;
+  if (limits.maxTopicAlias > 0) pr.topicAliasMaximum = limits.maxTopicAlias; // absent = 0 (SRV5-CON-35)
+  // max_keepalive: a keep alive above it, or none, is replaced by it (MQTT-3.2.2-21 binds the client).
+  if (limits.maxKeepAlive < 65535 && (keepAlive === 0 || keepAlive > limits.maxKeepAlive)) pr.serverKeepAlive = limits.maxKeepAlive;
   pr.sharedSubscriptionAvailable = 0;
   if (assigned !== "") {
     pr.hasAssignedClientId = true;

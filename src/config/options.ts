@@ -41,6 +41,8 @@ export const CONFIG_OPTIONS: OptionInfo[] = [
   opt("message_size_limit", "int", 1, 1, "0", "node,lua", true, false, ""),
   opt("max_packet_size", "int", 1, 1, "0", "node,lua", true, false, ""),
   opt("retain_available", "bool", 1, 1, "true", "node,lua", true, false, ""),
+  opt("max_keepalive", "int", 1, 1, "65535", "node,lua", true, false, ""),
+  opt("max_topic_alias", "int", 1, 1, "10", "node,lua", true, false, ""),
   opt("connection_messages", "bool", 1, 1, "true", "node,lua", true, false, ""),
   opt("board", "string", 1, 1, "host", "node,lua", true, false, ""),
   opt("log_type", "enum", 1, 1, "error,warning,notice,information", "node,lua", true, false, ""),
@@ -70,7 +72,7 @@ export const CONFIG_OPTIONS: OptionInfo[] = [
 export const MOSQUITTO_ONLY: string[] = [
   "allow_duplicate_messages", "allow_zero_length_clientid", "auth_plugin", "auto_id_prefix",
   "autosave_on_changes", "capath", "check_retain_source", "clientid_prefixes", "include_dir",
-  "log_facility", "log_timestamp", "log_timestamp_format", "max_keepalive", "max_qos",
+  "log_facility", "log_timestamp", "log_timestamp_format", "max_qos",
   "max_queued_bytes", "memory_limit", "per_listener_settings", "persistent_client_expiration",
   "pid_file", "plugin", "psk_file", "queue_qos0_messages", "set_tcp_nodelay", "socket_domain",
   "upgrade_outgoing_qos", "user", "websockets_log_level",

@@ -307,6 +307,15 @@ function applyCore<T>(s: ParseState, target: ParseTarget<T>, option: string, arg
       if (n[0] > 0 && n[0] < MIN_PACKET_SIZE) return "'" + option + "' must be 0 (the board's limit) or at least " + MIN_PACKET_SIZE + ", got " + n[0];
       if (n[0] > 0) c.limits.maxPacketSize = n[0];
       return "";
+    case "max_keepalive":
+      // mosquitto's range: 10..65535 seconds.
+      error = intValue(option, args[0], 10, 65535, n);
+      if (error === "") c.limits.maxKeepAlive = n[0];
+      return error;
+    case "max_topic_alias":
+      error = intValue(option, args[0], 0, 65535, n);
+      if (error === "") c.limits.maxTopicAlias = n[0];
+      return error;
     case "retain_available":
       error = boolValue(option, args[0], v);
       if (error === "") c.limits.retainAvailable = v[0];

@@ -93,6 +93,8 @@ export const enum Msg {
   REASON_DISCONNECT_CODE = 142,
   REASON_EXPIRY_AFTER_ZERO = 143,
   REASON_AUTH_PACKET = 144,
+  /** Not 5.0 only: max_keepalive refuses a 3.1.1 client's longer keep alive. */
+  REASON_KEEP_ALIVE_OVER = 145,
 }
 
 /** The text of a message, "" for a number that is not one. Only called when logText is on. */
@@ -205,6 +207,8 @@ export function messageText(id: number): string {
       return "not authorised";
     case Msg.REASON_SESSION_TABLE_FULL:
       return "session table full";
+    case Msg.REASON_KEEP_ALIVE_OVER:
+      return "keep alive %1 s over max_keepalive %2 s";
     case Msg.REASON_AUTH_METHOD:
       if (MIDGE_FEATURES.mqtt5) return "authentication method '%1' is not supported (0x8C)"; // MQTT 5.0 only
       break;

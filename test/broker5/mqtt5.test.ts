@@ -42,6 +42,35 @@ describe("MQTT 5.0 CONNECT and CONNACK (in-memory)", () => {
     expect(props.sessionExpiryInterval).toBeUndefined(); // SRV5-CON-30: only when overridden
   });
 
+  test("[SRV5-CON-40, SRV5-CON-7, SRV5-IMPL-7] max_keepalive: a 5.0 client asking for more, or for none, gets Server Keep Alive and is held to it; a 3.1.1 client asking for more is refused (as mosquitto)", () => {
+    const h = harness({ maxKeepAlive: 30 });
+    const c = h.open();
+    h.send(c, p5.connect("long", { keepAlive: 600 }));
+    const [ack] = take5(h, c);
+    expect((ack.props as Record<string, unknown>).serverKeepAlive).toBe(30);
+    h.advance(40000);
+    expect(h.isClosed(c)).toBe(false);
+    h.advance(10000); // 50 s > 1.5 x 30 s
+    expect(h.isClosed(c)).toBe(true);
+    const ok = h.open();
+    h.send(ok, p5.connect("short", { keepAlive: 20 }));
+    expect((take5(h, ok)[0].props as Record<string, unknown>).serverKeepAlive).toBeUndefined();
+    const old = h.open();
+    h.send(old, pkt.connect("old", { keepAlive: 600 }));
+    expect(h.take(old)).toEqual(["20020002"]);
+    expect(h.isClosed(old)).toBe(true);
+    expect(h.logs.join("\n")).toContain("keep alive 600 s over max_keepalive 30 s");
+  });
+
+  test("[MQTT-3.2.2-18, SRV5-CON-35] max_topic_alias 0: no Topic Alias Maximum in CONNACK, and any alias gets DISCONNECT 0x94", () => {
+    const h = harness({ maxTopicAlias: 0 });
+    const c = h.open();
+    h.send(c, p5.connect("a"));
+    expect((take5(h, c)[0].props as Record<string, unknown>).topicAliasMaximum).toBeUndefined();
+    h.send(c, p5.publish("t", "x", { props: { topicAlias: 1 } }));
+    expect(take5(h, c)).toEqual([{ type: DISCONNECT, reasonCode: 0x94, props: {} }]);
+  });
+
   test("[MQTT-4.12.0-1] an Authentication Method the server does not support gets CONNACK 0x8C and a close", () => {
     const h = harness();
     const c = h.open();

@@ -82,7 +82,7 @@ describe("board profiles", () => {
     expect(r.board.features).toEqual({ ...allFeatures(), qos2: false });
     const host = loadBoard("host", dir);
     // The host board leaves MQTT 5 off until the broker serves it (the codec has it already).
-    expect(host.ok && host.board.features).toEqual({ ...allFeatures(), mqtt5: false });
+    expect(host.ok && host.board.features).toEqual(allFeatures());
     for (const name of FEATURE_NAMES) expect(typeof allFeatures()[name as keyof ReturnType<typeof allFeatures>]).toBe("boolean");
     writeFile("feat.json", JSON.stringify({ board: "feat", limits: {}, features: { turbo: true } }));
     expect(loadBoard("feat.json", dir)).toMatchObject({ ok: false, error: expect.stringContaining('unknown feature "turbo"') });
@@ -191,7 +191,9 @@ describe("parseConfig", () => {
   // Every error names the file and the line of the offending option.
   test.each([
     [["", "# c", "frobnicate 3"], "midge.conf:3: unknown option 'frobnicate'"],
-    [["max_keepalive 60"], "midge.conf:1: option 'max_keepalive' is not supported by Midge"],
+    [["max_qos 1"], "midge.conf:1: option 'max_qos' is not supported by Midge"],
+    [["max_keepalive 5"], "midge.conf:1: 'max_keepalive' must be between 10 and 65535, got 5"],
+    [["max_topic_alias 70000"], "midge.conf:1: 'max_topic_alias' must be between 0 and 65535, got 70000"],
     [["persistence maybe"], "midge.conf:1: 'persistence' must be true or false, got 'maybe'"],
     [["persistence_mode fast"], "midge.conf:1: 'persistence_mode' must be durable or relaxed, got 'fast'"],
     [["persistence_file a/b.db"], "midge.conf:1: 'persistence_file' is a file name; put the directory in persistence_location"],

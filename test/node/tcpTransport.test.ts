@@ -53,7 +53,7 @@ describe("TcpTransport", () => {
 
   test("close(conn) sends what was written first: CONNACK 1, then the close", async () => {
     const c = await open(await start());
-    c.send(pk.connect({ clientId: "a3", protocolLevel: 5 }));
+    c.send(pk.connect({ clientId: "a3", protocolLevel: 6 }));
     await c.expectPacket(connackHex(false, 1));
     await c.expectClosed();
   });

@@ -291,7 +291,7 @@ describe("MQTT in WebSocket frames", () => {
   test("a close by the broker sends what was written first: CONNACK 1, then a normal close frame", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
     const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
-    c.send(pk.connect({ clientId: "v5", protocolLevel: 5 }));
+    c.send(pk.connect({ clientId: "v5", protocolLevel: 6 }));
     expect(await c.nextPacket()).toBe(connackHex(false, 1));
     expect(await c.closed()).toBe(1000);
   });

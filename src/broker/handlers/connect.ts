@@ -64,7 +64,12 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
     return;
   }
   if (!featuresAllow(b, conn, p)) return;
-  let clientId = validateClientId(b, conn, p);
+  if (!v5 && p.keepAlive > b.limits.maxKeepAlive) {
+    // 3.1.1 cannot tell a client another keep alive: refused as mosquitto's max_keepalive does.
+    refuseConnect(b, conn, ConnackCode.IDENTIFIER_REJECTED, render(Msg.REASON_KEEP_ALIVE_OVER, p.keepAlive, b.limits.maxKeepAlive));
+    return;
+  }
+  const clientId = validateClientId(b, conn, p);
   if (clientId === "") return;
   // use_identity_as_username: the transport vouched for a user name (a verified client
   // certificate). It replaces the CONNECT's, and no password is checked (as in mosquitto).
@@ -100,6 +105,9 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   c.state = ConnState.CONNECTED;
   c.session = slot;
   c.keepAliveMs = p.keepAlive * 1000;
+  if (MIDGE_FEATURES.mqtt5 && v5 && b.limits.maxKeepAlive < 65535 && (p.keepAlive === 0 || p.keepAlive > b.limits.maxKeepAlive)) {
+    c.keepAliveMs = b.limits.maxKeepAlive * 1000; // the Server Keep Alive of the CONNACK (MQTT-3.2.2-22)
+  }
   if (MIDGE_FEATURES.mqtt5) {
     // A new connection to the session: a will still waiting for its delay is not sent
     // (MQTT-3.1.3-9), and the session stops counting down to its expiry.
@@ -113,7 +121,7 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   if (MIDGE_FEATURES.will) keepWill(b, conn, p, s);
   logf(b.log, LogLevel.NOTICE, Msg.CLIENT_CONNECTED, c.peer, clientId, "p" + (p.protocolLevel === PROTOCOL_LEVEL_31 ? 1 : MIDGE_FEATURES.mqtt5 && v5 ? 5 : 2) + ", c" + (p.cleanSession ? 1 : 0) + ", k" + p.keepAlive + (MIDGE_FEATURES.mqtt5 && v5 ? ", e" + expiry : "") + (bridge ? ", bridge" : ""));
   if (MIDGE_FEATURES.mqtt5 && v5) {
-    sendConnackV5(b, conn, sessionPresent, clientId === p.clientId ? "" : clientId, expiryChanged);
+    sendConnackV5(b, conn, sessionPresent, clientId === p.clientId ? "" : clientId, expiryChanged, p.keepAlive);
   } else {
     // MQTT 3.1 has no Session Present bit (SRV-V31-3).
     sendBytes(b, conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));

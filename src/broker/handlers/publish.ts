@@ -8,7 +8,7 @@ import { Access, LogLevel } from "../../platform";
 import { inboundAdd, inboundHas } from "../../qos/flows";
 import { sendBytes } from "../delivery";
 import { closeForCode } from "../lifecycle";
-import { TOPIC_ALIAS_MAXIMUM, applyTopicAlias, isV5, messagePropsDone, messagePropsFromPublish } from "../message5";
+import { applyTopicAlias, isV5, messagePropsDone, messagePropsFromPublish } from "../message5";
 import { encodeAckCode } from "../mqtt5";
 import { storeFor } from "../persist";
 import { publishFromClient } from "../publish";
@@ -25,7 +25,7 @@ export function handlePublish(b: Broker, conn: number, p: Packet): void {
   if (MIDGE_FEATURES.mqtt5 && v5) {
     const aliasCode = applyTopicAlias(b, conn, p);
     if (aliasCode !== 0) {
-      closeForCode(b, conn, aliasCode, aliasCode === ReasonCode.TOPIC_ALIAS_INVALID ? render(Msg.REASON_TOPIC_ALIAS_INVALID, p.props.topicAlias, TOPIC_ALIAS_MAXIMUM) : render(Msg.REASON_TOPIC_ALIAS_UNKNOWN, p.props.topicAlias));
+      closeForCode(b, conn, aliasCode, aliasCode === ReasonCode.TOPIC_ALIAS_INVALID ? render(Msg.REASON_TOPIC_ALIAS_INVALID, p.props.topicAlias, b.limits.maxTopicAlias) : render(Msg.REASON_TOPIC_ALIAS_UNKNOWN, p.props.topicAlias));
       return;
     }
   }
