@@ -34,6 +34,8 @@ export const SCENARIOS = {
   willkill: 3, // CONNECT with a will, then killed
   secondconnect: 2, // CONNECT twice on one connection
   valid: 4, // a valid session (ensures valid paths are mixed with the rest)
+  v5valid: 4, // an MQTT 5.0 session with random valid properties, topic aliases and subscription options
+  v5hostile: 6, // an MQTT 5.0 CONNECT or packet with a broken property block (closed at once)
 };
 
 const BAD_UTF8 = [
@@ -128,6 +130,105 @@ function validSession(rnd, maxPacket) {
   return packets;
 }
 
+// ---- MQTT 5.0 (issue 16): properties written from the standard's Table 2-4 -----------------
+
+function u32(n) {
+  return Buffer.from([Math.floor(n / 16777216) % 256, Math.floor(n / 65536) % 256, Math.floor(n / 256) % 256, n % 256]);
+}
+
+/** A property block: Property Length, then the properties (each a Buffer: id and value). */
+function propBlock(list) {
+  const body = Buffer.concat(list);
+  return Buffer.concat([vbi(body.length), body]);
+}
+
+/** Valid PUBLISH properties, at random. */
+function fuzzPublishProps(rnd) {
+  const list = [];
+  if (rnd.chance(0.3)) list.push(Buffer.from([0x01, rnd.int(2)]));
+  if (rnd.chance(0.3)) list.push(Buffer.concat([Buffer.from([0x02]), u32(rnd.range(1, 3600))]));
+  if (rnd.chance(0.3)) list.push(Buffer.concat([Buffer.from([0x03]), str("text/plain")]));
+  if (rnd.chance(0.2)) list.push(Buffer.concat([Buffer.from([0x08]), str("fz/reply")]));
+  if (rnd.chance(0.2)) list.push(Buffer.concat([Buffer.from([0x09]), str(rnd.bytes(rnd.range(0, 16)))]));
+  const users = rnd.int(4);
+  for (let i = 0; i < users; i++) list.push(Buffer.concat([Buffer.from([0x26]), str("k" + rnd.int(5)), str("v" + rnd.int(100))]));
+  return list;
+}
+
+function connect5(rnd, propsList, clientId) {
+  const flags = rnd.chance(0.7) ? 0x02 : 0x00;
+  return frame(0x10, str("MQTT"), Buffer.from([5, flags]), u16(rnd.pick([0, 30, 60])), propBlock(propsList), str(clientId ?? "fz" + rnd.int(FUZZ_ID_POOL)));
+}
+
+function publish5(topic, qos, id, propsList, payload) {
+  return frame(0x30 + qos * 2, str(topic), qos > 0 ? u16(id) : Buffer.alloc(0), propBlock(propsList), payload);
+}
+
+/** A valid MQTT 5.0 session: CONNECT with properties, SUBSCRIBE with options, PUBLISH with properties and aliases. */
+function validSession5(rnd, maxPacket) {
+  const connectProps = [];
+  if (rnd.chance(0.5)) connectProps.push(Buffer.concat([Buffer.from([0x11]), u32(rnd.pick([0, 5, 3600, 4294967295]))]));
+  if (rnd.chance(0.3)) connectProps.push(Buffer.concat([Buffer.from([0x21]), u16(rnd.range(1, 20))]));
+  if (rnd.chance(0.3)) connectProps.push(Buffer.concat([Buffer.from([0x27]), u32(rnd.range(64, 65536))]));
+  const packets = [connect5(rnd, connectProps)];
+  const filter = fuzzFilter(rnd);
+  const options = rnd.int(3) + (rnd.chance(0.3) ? 4 : 0) + (rnd.chance(0.3) ? 8 : 0) + rnd.int(3) * 16;
+  const subProps = rnd.chance(0.5) ? [Buffer.concat([Buffer.from([0x0b]), vbi(rnd.range(1, 268435455))])] : [];
+  packets.push(frame(0x82, u16(rnd.range(1, 65535)), propBlock(subProps), str(filter), Buffer.from([options])));
+  const n = rnd.range(1, 6);
+  for (let i = 0; i < n; i++) {
+    const qos = rnd.int(3);
+    const props = fuzzPublishProps(rnd);
+    let topic = fuzzTopic(rnd);
+    if (i > 0 && rnd.chance(0.3)) {
+      props.push(Buffer.from([0x23, 0, 1])); // alias 1, set by the first PUBLISH below
+      topic = "";
+    } else if (rnd.chance(0.3)) props.push(Buffer.from([0x23, 0, 1]));
+    if (topic === "" && i === 0) topic = "fz/a";
+    packets.push(publish5(topic, qos, rnd.range(1, 65535), props, payloadOf(rnd, Math.min(maxPacket, 2048))));
+  }
+  if (rnd.chance(0.3)) packets.push(frame(0xa2, u16(rnd.range(1, 65535)), propBlock([]), str(filter)));
+  if (rnd.chance(0.3)) packets.push(frame(0xe0, Buffer.from([rnd.pick([0x00, 0x04])]), propBlock([])));
+  return packets;
+}
+
+/**
+ * A CONNECT or PUBLISH whose properties break the standard: each is a Malformed Packet or a
+ * Protocol Error (or an unsupported authentication method), so the broker closes at once;
+ * one without MQTT 5 closes after CONNACK 0x01.
+ */
+function hostile5(rnd) {
+  const broken = rnd.pick([
+    () => Buffer.concat([vbi(20), Buffer.from([0x26, 0, 1, 0x6b])]), // Property Length past the end
+    () => Buffer.concat([vbi(268435455), Buffer.from([0x02, 0, 0, 0, 1])]), // huge Property Length
+    () => propBlock([Buffer.from([0x05, 0x00])]), // unknown property id
+    () => propBlock([Buffer.from([0x80, 0x80, 0x80, 0x80, 0x01])]), // property id as a 5-byte VBI
+    () => propBlock([Buffer.concat([Buffer.from([0x02]), u32(5)]), Buffer.concat([Buffer.from([0x02]), u32(6)])]), // twice
+    () => propBlock([Buffer.from([0x26, 0, 9, 0x6b])]), // User Property whose string runs out
+    () => propBlock([Buffer.from([0x01, 7])]), // Payload Format Indicator 7
+  ]);
+  const where = rnd.int(2);
+  if (where === 0) {
+    // In CONNECT: the broken block, or a value the standard forbids there.
+    const block = rnd.pick([
+      broken,
+      () => propBlock([Buffer.from([0x21, 0, 0])]), // Receive Maximum 0
+      () => propBlock([Buffer.concat([Buffer.from([0x27]), u32(0)])]), // Maximum Packet Size 0
+      () => propBlock([Buffer.from([0x23, 0, 1])]), // Topic Alias: not a CONNECT property
+      () => propBlock([Buffer.concat([Buffer.from([0x15]), str("SCRAM-SHA-256")])]), // unsupported auth method
+    ])();
+    return [frame(0x10, str("MQTT"), Buffer.from([5, 2]), u16(60), block, str("fz" + rnd.int(FUZZ_ID_POOL))), pk.pingreq()];
+  }
+  const block = rnd.pick([
+    broken,
+    () => propBlock([Buffer.from([0x23, 0, 0])]), // Topic Alias 0
+    () => propBlock([Buffer.from([0x23, 0xff, 0xff])]), // Topic Alias over the maximum
+    () => propBlock([Buffer.from([0x0b, 0x01])]), // Subscription Identifier from a client
+    () => propBlock([Buffer.concat([Buffer.from([0x11]), u32(1)])]), // Session Expiry: not a PUBLISH property
+  ])();
+  return [connect5(rnd, []), frame(0x32, str("fz/x"), u16(rnd.range(1, 65535)), block, Buffer.from("x")), pk.pingreq()];
+}
+
 /** Offsets of each packet's fixed header inside the concatenation. */
 function offsets(packets) {
   const out = [];
@@ -168,6 +269,16 @@ export function buildPlan(kind, rnd, maxPacket) {
   switch (kind) {
     case "valid": {
       plan.sends = validSession(rnd, maxPacket);
+      break;
+    }
+    case "v5valid": {
+      plan.sends = validSession5(rnd, maxPacket);
+      break;
+    }
+    case "v5hostile": {
+      plan.sends = hostile5(rnd);
+      plan.faults = 1;
+      plan.expect = "closed";
       break;
     }
     case "bitflip": {
