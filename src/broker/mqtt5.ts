@@ -41,7 +41,7 @@ export function sendRefusalV5(b: Broker, conn: number, code: number, maxPacketOu
 /**
  * CONNACK accepting a 5.0 CONNECT, with what the client must know of this server's limits
  * (§3.2.2.3): Receive Maximum, Maximum QoS, Retain Available, Maximum Packet Size, Topic Alias
- * Maximum, Shared Subscription Available 0, the Assigned Client Identifier (assigned: "" =
+ * Maximum, Shared Subscription Available 1, the Assigned Client Identifier (assigned: "" =
  * none), and the Session Expiry Interval when the server chose another than asked (expiry -1 =
  * as asked).
  */
@@ -55,7 +55,7 @@ export function sendConnackV5(b: Broker, conn: number, sessionPresent: boolean, 
   if (!(MIDGE_FEATURES.retained && limits.retainAvailable)) pr.retainAvailable = 0;
   pr.maximumPacketSize = limits.maxPacketSize;
   pr.topicAliasMaximum = TOPIC_ALIAS_MAXIMUM;
-  pr.sharedSubscriptionAvailable = 0;
+  pr.sharedSubscriptionAvailable = 1; // shared.ts
   if (assigned !== "") {
     pr.hasAssignedClientId = true;
     pr.assignedClientId = assigned;
