@@ -5,6 +5,8 @@
 // through the topic tree index (the index holds the inner filter).
 import { describe, expect, test } from "vitest";
 import { CONNACK_OK, harness, pkt } from "../broker/harness";
+import { brokerSetStore } from "../../src/broker/broker";
+import { restoreSession, restoreSubscription } from "../../src/broker/restore";
 import { PacketRecord } from "../unit/helpers";
 import { p5, take5 } from "./harness5";
 
@@ -320,5 +322,32 @@ describe("MQTT 5.0 shared subscriptions and the ACL", () => {
     publishAll(h, p, "acl/x", 3, 1);
     expect(pubs(h, blind)).toEqual([]);
     expect(pubs(h, sees)).toHaveLength(3);
+  });
+});
+
+describe("MQTT 5.0 shared subscriptions and persistence", () => {
+  test("[SRV5-SUB-7] the store keeps a member's whole $share filter, and a session read back from it is a member again", () => {
+    const h = harness();
+    const calls: string[] = [];
+    const record = (name: string) => (...args: unknown[]) => void calls.push(name + " " + args.filter((a) => typeof a === "string" || typeof a === "number").join(" "));
+    const names = ["retainedSet", "retainedDelete", "sessionSet", "sessionDelete", "subscriptionSet", "subscriptionDelete", "messageAdd", "messageSent", "messageReleased", "messageDelete", "inboundAdd", "inboundDelete", "commit"];
+    brokerSetStore(h.broker, Object.fromEntries(names.map((n) => [n, record(n)])) as unknown as Parameters<typeof brokerSetStore>[1]);
+    const a = member(h, "a", [["$share/g/p/#", 1]], { clean: false, props: { sessionExpiryInterval: 60 } });
+    h.send(a, p5.unsubscribe(2, ["$share/g/p/#"]));
+    expect(calls.filter((c) => c.startsWith("subscription"))).toEqual(["subscriptionSet a $share/g/p/# 1", "subscriptionDelete a $share/g/p/#"]);
+
+    const h2 = harness();
+    const slot = restoreSession(h2.broker, "r", 1);
+    expect(restoreSubscription(h2.broker, slot, "$share/g/p/#", 1)).toBe(true);
+    const other = member(h2, "o", [["$share/g/p/#", 1]]);
+    const r = h2.open();
+    h2.send(r, p5.connect("r", { clean: false, props: { sessionExpiryInterval: 60 } }));
+    take5(h2, r);
+    const p = connected(h2, "pub");
+    publishAll(h2, p, "p/q", 4, 1);
+    expect([pubs(h2, r).length, pubs(h2, other).length]).toEqual([2, 2]);
+    // Unsubscribing the whole filter finds the restored membership.
+    h2.send(r, p5.unsubscribe(3, ["$share/g/p/#"]));
+    expect(take5(h2, r)).toEqual([{ type: UNSUBACK, packetId: 3, returnCodes: [0], props: {} }]);
   });
 });
