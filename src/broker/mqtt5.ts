@@ -41,7 +41,7 @@ export function sendRefusalV5(b: Broker, conn: number, code: number, maxPacketOu
 /**
  * CONNACK accepting a 5.0 CONNECT, with what the client must know of this server's limits
  * (§3.2.2.3): Receive Maximum, Maximum QoS, Retain Available, Maximum Packet Size, Topic Alias
- * Maximum, Shared Subscription Available 0, Server Keep Alive when max_keepalive overrides the
+ * Maximum, Shared Subscription Available 1, Server Keep Alive when max_keepalive overrides the
  * client's keepAlive, the Assigned Client Identifier (assigned: "" = none), and the Session
  * Expiry Interval when the server chose another than asked (expiry -1 = as asked).
  */
@@ -57,7 +57,7 @@ export function sendConnackV5(b: Broker, conn: number, sessionPresent: boolean, 
   if (limits.maxTopicAlias > 0) pr.topicAliasMaximum = limits.maxTopicAlias; // absent = 0 (SRV5-CON-35)
   // max_keepalive: a keep alive above it, or none, is replaced by it (MQTT-3.2.2-21 binds the client).
   if (limits.maxKeepAlive < 65535 && (keepAlive === 0 || keepAlive > limits.maxKeepAlive)) pr.serverKeepAlive = limits.maxKeepAlive;
-  pr.sharedSubscriptionAvailable = 0;
+  pr.sharedSubscriptionAvailable = 1; // shared.ts
   if (assigned !== "") {
     pr.hasAssignedClientId = true;
     pr.assignedClientId = assigned;

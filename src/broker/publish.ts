@@ -7,6 +7,7 @@ import { retainedStore } from "./retained";
 import { encodeDelivery, isV5, keepMessageProps, messagePropsDone } from "./message5";
 import { NO_MESSAGE } from "../qos/flows";
 import { Broker, Conn, Message, ORIGIN_BROKER, Session } from "./state";
+import { shareChoose, shareCopy } from "./shared";
 import { subscriptionMatch } from "./subscriptions";
 
 /**
@@ -61,7 +62,37 @@ function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos:
       deliver(b, b.matched[i], MIDGE_FEATURES.mqtt5 && s.matchIdCount > 0 ? withIds(kept, s.matchIds, s.matchIdCount) : kept, q, r);
     }
   }
+  if (MIDGE_FEATURES.mqtt5 && b.shareFoundCount > 0) routeShared(b, topic, topicBytes, payload, qos, retainFlag, origin, kept);
   if (b.extension !== undefined) b.extension.message(topic, topicBytes, payload, qos, retainFlag, origin);
+}
+
+/**
+ * Then one copy per shared subscription group to the member shared.ts picks (SRV5-SHR-2), at
+ * min(message QoS, that member's granted QoS) (MQTT-4.8.2-3), with its own options and
+ * Subscription Identifier only (SRV5-PUB-12); a session that also has a matching non-shared
+ * subscription has had its own copy already (SRV5-SHR-7).
+ */
+function routeShared(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number, retainFlag: boolean, origin: number, kept: Message | undefined): void {
+  let m = kept;
+  for (let k = 0; k < b.shareFoundCount; k++) {
+    const slot = shareChoose(b, k, topic, origin);
+    if (slot < 0) continue;
+    const session = b.subSession[slot];
+    const s = b.sessions[session];
+    const granted = b.subQos[slot];
+    const q = qos < granted ? qos : granted;
+    const r = (s.bridge || b.subFlags[slot] >= 2) && retainFlag;
+    if (q === 0) {
+      if (s.conn < 0) continue; // SRV-IMPL-7
+      b.matched[0] = b.subIds[slot];
+      const data = encodeDelivery(b, s.conn, topicBytes, payload, b.msgProps, b.msgExpiresAt, b.matched, b.subIds[slot] > 0 ? 1 : 0, 0, false, r, 0, false);
+      if (data !== undefined) sendQos0(b, s.conn, data);
+      continue;
+    }
+    if (m === undefined) m = keep(b, topic, topicBytes, payload, qos);
+    deliver(b, session, shareCopy(b, m, slot), q, r);
+  }
+  b.shareFoundCount = 0;
 }
 
 /** A copy of the message to keep (queued, in flight or retained), out of the receive buffer. */

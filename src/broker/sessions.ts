@@ -1,6 +1,7 @@
 import { NO_MESSAGE, flowsClear } from "../qos/flows";
 import { storeFor } from "./persist";
 import { Broker, SESSION_NEVER_EXPIRES, newSession } from "./state";
+import { shareRehome } from "./shared";
 import { subscriptionRemoveAll } from "./subscriptions";
 
 /** Session slot of a client id, or -1. */
@@ -45,13 +46,17 @@ export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean
   return slot;
 }
 
-/** Ends a session and everything in it (MQTT-3.1.2-6); retained messages stay (MQTT-3.1.2-7). */
+/**
+ * Ends a session and everything in it (MQTT-3.1.2-6); retained messages stay (MQTT-3.1.2-7).
+ * Messages it holds through shared subscriptions may move to another member first (shared.ts).
+ */
 export function sessionDiscard(b: Broker, slot: number): void {
   const s = b.sessions[slot];
   if (!s.used) return;
   const st = storeFor(b, s);
   if (st !== undefined) st.sessionDelete(s.clientId);
   subscriptionRemoveAll(b, slot);
+  if (MIDGE_FEATURES.mqtt5) shareRehome(b, s); // its shared deliveries to another member (§4.8.2)
   flowsClear(s); // flights, queue and inbound QoS 2 ids
   delete b.sessionIndex["c" + s.clientId];
   s.used = false;

@@ -78,7 +78,8 @@ function putSession(b: Broker, sink: SnapshotSink, slot: number, s: Session): vo
   sink.put(id);
   for (let i = 0; i < b.subTop; i++) {
     if (b.subSession[i] !== slot) continue;
-    const filter = utf8Encode(b.subFilter[i]);
+    // A shared subscription's whole `$share/...` filter (mqtt5 builds: shared.ts).
+    const filter = utf8Encode(MIDGE_FEATURES.mqtt5 && b.subShare[i] !== "" ? b.subShare[i] : b.subFilter[i]);
     writerByte(out, Tag.SUBSCRIPTION);
     writerByte(out, b.subQos[i]);
     u16(bytesLength(filter));

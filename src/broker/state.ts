@@ -158,6 +158,17 @@ export interface Broker {
   subFlags: number[];
   /** MQTT 5.0 Subscription Identifier, 0 = none (mqtt5 builds only). */
   subIds: number[];
+  /**
+   * Shared subscriptions (shared.ts, mqtt5 builds only): the whole `$share/{ShareName}/{filter}`
+   * of a member's slot, its group's key ("" = not shared; subFilter is then the inner filter),
+   * and when the slot last got a message of its group (a value of shareTurn; 0 = never).
+   */
+  subShare: string[];
+  subServed: number[];
+  shareTurn: number;
+  /** Routing scratch: matching shared subscription slots (shareFoundCount of them). */
+  shareFound: number[];
+  shareFoundCount: number;
   /** Routing scratch: the session of the publishing connection (No Local), -1 = none. */
   routeOrigin: number;
   /** Routing scratch: v5 properties and expiry of the message being published (mqtt5 builds). */
@@ -307,6 +318,11 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
   if (MIDGE_FEATURES.mqtt5) {
     b.subFlags = [];
     b.subIds = [];
+    b.subShare = [];
+    b.subServed = [];
+    b.shareTurn = 0;
+    b.shareFound = [];
+    b.shareFoundCount = 0;
     b.routeOrigin = -1;
     b.msgProps = EMPTY_BYTES;
     b.msgExpiresAt = -1;

@@ -1,6 +1,7 @@
 import { SubscriptionIndex } from "../platform";
 import { topicMatches } from "../topics/topic";
 import { storeFor } from "./persist";
+import { shareFilterStart } from "./shared";
 import { Broker } from "./state";
 
 /**
@@ -16,24 +17,38 @@ export const enum SubResult {
   TABLE_FULL = 3,
 }
 
-function findSubscription(b: Broker, session: number, filter: string): number {
+/** The slot of session's subscription to filter (for a shared one: inner filter and group key share), or -1. */
+function findSubscription(b: Broker, session: number, filter: string, share: string): number {
   if (b.subIndex !== undefined) {
     const n = b.subIndex.exact(filter, b.subFound);
-    for (let k = 0; k < n; k++) if (b.subSession[b.subFound[k]] === session) return b.subFound[k];
+    for (let k = 0; k < n; k++) {
+      if (b.subSession[b.subFound[k]] === session && (!MIDGE_FEATURES.mqtt5 || b.subShare[b.subFound[k]] === share)) return b.subFound[k];
+    }
     return -1;
   }
   for (let i = 0; i < b.subTop; i++) {
-    if (b.subSession[i] === session && b.subFilter[i] === filter) return i;
+    if (b.subSession[i] === session && b.subFilter[i] === filter && (!MIDGE_FEATURES.mqtt5 || b.subShare[i] === share)) return i;
   }
   return -1;
 }
 
 /**
  * Adds or replaces (MQTT-3.8.4-3: same filter, new QoS, no gap) a subscription. flags and subId
- * are its MQTT 5.0 options (Broker.subFlags, Broker.subIds; 0 for 3.1.1), kept in mqtt5 builds.
+ * are its MQTT 5.0 options (Broker.subFlags, Broker.subIds; 0 for 3.1.1), kept in mqtt5 builds,
+ * where a valid `$share/{ShareName}/{filter}` makes the session a member of that shared
+ * subscription (shared.ts; the caller has refused invalid ones). The store keeps filter whole.
  */
 export function subscriptionAdd(b: Broker, session: number, filter: string, qos: number, flags: number, subId: number): SubResult {
-  const existing = findSubscription(b, session, filter);
+  let inner = filter;
+  let share = "";
+  if (MIDGE_FEATURES.mqtt5) {
+    const at = shareFilterStart(filter);
+    if (at > 0) {
+      share = filter;
+      inner = filter.substring(at);
+    }
+  }
+  const existing = findSubscription(b, session, inner, share);
   if (existing >= 0) {
     b.subQos[existing] = qos;
     if (MIDGE_FEATURES.mqtt5) {
@@ -58,13 +73,15 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
     return SubResult.TABLE_FULL;
   }
   b.subSession[slot] = session;
-  b.subFilter[slot] = filter;
+  b.subFilter[slot] = inner;
   b.subQos[slot] = qos;
   if (MIDGE_FEATURES.mqtt5) {
     b.subFlags[slot] = flags;
     b.subIds[slot] = subId;
+    b.subShare[slot] = share;
+    b.subServed[slot] = 0;
   }
-  if (b.subIndex !== undefined) b.subIndex.add(slot, filter);
+  if (b.subIndex !== undefined) b.subIndex.add(slot, inner);
   s.subscriptionCount++;
   b.changes++;
   const st = storeFor(b, s);
@@ -80,14 +97,25 @@ function freeSlot(b: Broker, slot: number): void {
   b.subSession[slot] = -1;
   b.subFilter[slot] = "";
   b.subQos[slot] = 0;
+  if (MIDGE_FEATURES.mqtt5) b.subShare[slot] = "";
   b.subFree[b.subFreeCount] = slot;
   b.subFreeCount++;
   b.changes++;
 }
 
-/** Removes the subscription whose filter is literally `filter` (MQTT-3.10.4-1). */
+/**
+ * Removes the subscription whose filter is literally `filter` (MQTT-3.10.4-1); for a
+ * `$share/...` filter in mqtt5 builds the session leaves that shared subscription
+ * (SRV5-SUB-17), what it was sent through it staying in its session.
+ */
 export function subscriptionRemove(b: Broker, session: number, filter: string): boolean {
-  const slot = findSubscription(b, session, filter);
+  let slot: number;
+  if (MIDGE_FEATURES.mqtt5) {
+    const at = shareFilterStart(filter);
+    slot = at > 0 ? findSubscription(b, session, filter.substring(at), filter) : findSubscription(b, session, filter, "");
+  } else {
+    slot = findSubscription(b, session, filter, "");
+  }
   if (slot < 0) return false;
   const st = storeFor(b, b.sessions[session]);
   if (st !== undefined) st.subscriptionDelete(b.sessions[session].clientId, filter);
@@ -111,6 +139,7 @@ export function subscriptionRemoveAll(b: Broker, session: number): void {
  * Identifiers of the session's matching subscriptions.
  */
 export function subscriptionMatch(b: Broker, topic: string): number {
+  if (MIDGE_FEATURES.mqtt5) b.shareFoundCount = 0;
   if (b.subIndex !== undefined) {
     const found = b.subIndex.match(topic, b.subFound);
     let count = 0;
@@ -126,8 +155,16 @@ export function subscriptionMatch(b: Broker, topic: string): number {
   return count;
 }
 
-/** Notes that subscription slot i matched; returns the new count of matched sessions. */
+/**
+ * Notes that subscription slot i matched; returns the new count of matched sessions. A shared
+ * subscription's slot goes to b.shareFound instead, for publish.ts to pick one member per group.
+ */
 function matched(b: Broker, i: number, count: number): number {
+  if (MIDGE_FEATURES.mqtt5 && b.subShare[i] !== "") {
+    b.shareFound[b.shareFoundCount] = i;
+    b.shareFoundCount++;
+    return count;
+  }
   const session = b.subSession[i];
   const s = b.sessions[session];
   if (MIDGE_FEATURES.mqtt5 && b.subFlags[i] % 2 === 1 && b.routeOrigin >= 0 && s.conn === b.routeOrigin) return count;

@@ -30,6 +30,8 @@ export interface Message {
   expiresAt?: number;
   /** The Subscription Identifiers of one session's matching subscriptions (MQTT-3.3.4-4). */
   subIds?: number[];
+  /** The shared subscription group (`$share/...`) it was delivered through, on that member's copy (broker/shared.ts). */
+  share?: string;
 }
 
 /** Placeholder kept in free queue and flight slots so no reference outlives its use. */

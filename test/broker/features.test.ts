@@ -43,6 +43,22 @@ describe("features off: the answers MQTT 3.1.1 allows", () => {
     expect(h.logs.join("\n")).toContain("unsupported protocol level 5");
   });
 
+  test("mqtt5 off: a $share/ filter is an ordinary filter (no shared subscriptions), matching only its literal topic", () => {
+    without("mqtt5");
+    const h = harness();
+    const a = h.open();
+    const b = h.open();
+    h.send(a, pkt.connect("a") + pkt.subscribe(1, [["$share/g/t", 0]]));
+    h.send(b, pkt.connect("b") + pkt.subscribe(1, [["$share/g/t", 0]]));
+    expect(h.take(a)).toEqual([CONNACK_OK, "9003000100"]);
+    expect(h.take(b)).toEqual([CONNACK_OK, "9003000100"]);
+    const p = h.open();
+    h.send(p, pkt.connect("p") + pkt.publish("t", "x") + pkt.publish("$share/g/t", "y"));
+    const literal = pkt.publish("$share/g/t", "y");
+    expect(h.take(a)).toEqual([literal]);
+    expect(h.take(b)).toEqual([literal]);
+  });
+
   test("[MQTT-3.8.4-6] qos2 off: SUBSCRIBE at QoS 2 is granted QoS 1, and deliveries use QoS 1", () => {
     without("qos2");
     const h = harness();

@@ -25,7 +25,7 @@ function payloadOf(rec: Record<string, unknown>): string {
 }
 
 describe("MQTT 5.0 CONNECT and CONNACK (in-memory)", () => {
-  test("[SRV5-CON-28, SRV5-CON-31, SRV5-CON-35, SRV5-CON-39, MQTT-3.2.2-16] CONNACK tells the server's limits; an empty client id gets an Assigned Client Identifier", () => {
+  test("[SRV5-CON-28, SRV5-CON-31, SRV5-CON-35, MQTT-3.2.2-16] CONNACK tells the server's limits; an empty client id gets an Assigned Client Identifier", () => {
     const h = harness({ maxInboundQos2: 30, maxPacketSize: 5000 });
     const c = h.open();
     h.send(c, p5.connect("", { clean: false, props: { sessionExpiryInterval: 30 } }));
@@ -36,7 +36,7 @@ describe("MQTT 5.0 CONNECT and CONNACK (in-memory)", () => {
     expect(props.receiveMaximum).toBe(30);
     expect(props.maximumPacketSize).toBe(5000);
     expect(props.topicAliasMaximum).toBe(10);
-    expect(props.sharedSubscriptionAvailable).toBe(0);
+    expect(props.sharedSubscriptionAvailable).toBe(1); // shared subscriptions: shared.test.ts
     expect(typeof props.assignedClientId).toBe("string");
     expect((props.assignedClientId as string).length).toBeGreaterThan(0);
     expect(props.sessionExpiryInterval).toBeUndefined(); // SRV5-CON-30: only when overridden
@@ -439,11 +439,11 @@ describe("MQTT 5.0 subscriptions (in-memory)", () => {
     expect(((got[0].props as Record<string, unknown>).subscriptionIds as number[]).sort((x, y) => x - y)).toEqual([7, 300]);
   });
 
-  test("[SRV5-CON-39, SRV5-SUB-10, MQTT-3.9.3-1] SUBACK codes per filter in order: granted QoS, 0x8F invalid filter, 0x9E shared subscriptions not supported", () => {
+  test("[SRV5-SUB-10, MQTT-3.9.3-1] SUBACK codes per filter in order: granted QoS, 0x8F invalid filter, a shared subscription's granted QoS", () => {
     const h = harness();
     const c = connected(h, "c");
     h.send(c, p5.subscribe(4, [["ok", 2], ["bad/#/x", 1], ["$share/g/t", 1], ["fine", 1]]));
-    expect(take5(h, c)).toEqual([{ type: SUBACK, packetId: 4, returnCodes: [2, 0x8f, 0x9e, 1], props: {} }]);
+    expect(take5(h, c)).toEqual([{ type: SUBACK, packetId: 4, returnCodes: [2, 0x8f, 1, 1], props: {} }]);
   });
 
   test("[SRV5-SUB-19, MQTT-3.11.3-1] UNSUBACK: 0x00 for a removed subscription, 0x11 where there was none, in order", () => {

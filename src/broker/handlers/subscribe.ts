@@ -10,6 +10,7 @@ import { deliver, sendBytes } from "../delivery";
 import { isV5, messageExpired } from "../message5";
 import { encodeSubackCodes } from "../mqtt5";
 import { withIds } from "../publish";
+import { shareFilterStart } from "../shared";
 import { Broker, Session } from "../state";
 import { SubResult, subscriptionAdd, subscriptionRemove } from "../subscriptions";
 
@@ -34,17 +35,17 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
     if (requested > MAX_GRANTED_QOS) requested = MAX_GRANTED_QOS;
     // Without QoS 2 the broker grants at most QoS 1 (MQTT-3.8.4-6: a lower QoS may be granted).
     if (!MIDGE_FEATURES.qos2 && requested > 1) requested = 1;
-    if (MIDGE_FEATURES.mqtt5 && v5 && filter.indexOf("$share/") === 0) {
+    // mqtt5 builds: `$share/{ShareName}/{filter}` joins a shared subscription (shared.ts), from
+    // 3.1.1 clients too (SRV5-V311-30, as mosquitto); shareAt: where its inner filter starts.
+    const shareAt = MIDGE_FEATURES.mqtt5 ? shareFilterStart(filter) : 0;
+    // A valid ShareName leaves the inner filter's checks to isValidFilter on the whole string.
+    if ((MIDGE_FEATURES.mqtt5 && shareAt < 0) || !isValidFilter(filter) || utf8Length(filter) > b.limits.maxTopicLength) {
       logf(b.log, LogLevel.NOTICE, Msg.SUBSCRIBE_INVALID_FILTER, s.clientId, filter);
-      codes[i] = ReasonCode.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED; // Shared Subscription Available 0 in CONNACK
+      codes[i] = MIDGE_FEATURES.mqtt5 && v5 ? ReasonCode.TOPIC_FILTER_INVALID : SUBACK_FAILURE; // SRV-SUB-1, MQTT-4.8.2-1, MQTT-4.8.2-2
       continue;
     }
-    if (!isValidFilter(filter) || utf8Length(filter) > b.limits.maxTopicLength) {
-      logf(b.log, LogLevel.NOTICE, Msg.SUBSCRIBE_INVALID_FILTER, s.clientId, filter);
-      codes[i] = MIDGE_FEATURES.mqtt5 && v5 ? ReasonCode.TOPIC_FILTER_INVALID : SUBACK_FAILURE; // SRV-SUB-1
-      continue;
-    }
-    if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, filter, Access.SUBSCRIBE)) {
+    // The ACL sees a shared subscription's inner filter: rules are written about topics.
+    if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, MIDGE_FEATURES.mqtt5 && shareAt > 0 ? filter.substring(shareAt) : filter, Access.SUBSCRIBE)) {
       logf(b.log, LogLevel.NOTICE, Msg.SUBSCRIBE_DENIED, s.clientId, filter);
       codes[i] = MIDGE_FEATURES.mqtt5 && v5 ? ReasonCode.NOT_AUTHORIZED : SUBACK_FAILURE; // SRV-SUB-2
       continue;
@@ -60,10 +61,14 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
     codes[i] = requested;
     // MQTT 5.0 Retain Handling (§3.8.3.1): 1 = only for a new subscription, 2 = never.
     if (MIDGE_FEATURES.mqtt5 && v5 && (p.retainHandling[i] === 2 || (p.retainHandling[i] === 1 && result === SubResult.REPLACED))) codes[i] = requested + NO_RETAINED;
+    // Never retained messages through a shared subscription (SRV5-PUB-4, SRV5-SUB-7).
+    if (MIDGE_FEATURES.mqtt5 && shareAt > 0) codes[i] = requested + NO_RETAINED;
   }
-  if (MIDGE_FEATURES.mqtt5 && v5) {
+  if (MIDGE_FEATURES.mqtt5) {
+    // The granted QoS without the NO_RETAINED mark, which 3.1.1 shared subscriptions get too.
     for (let i = 0; i < p.count; i++) b.matched[i] = codes[i] >= NO_RETAINED && codes[i] < 0x80 ? codes[i] - NO_RETAINED : codes[i];
-    sendBytes(b, conn, encodeSubackCodes(b, conn, PacketType.SUBACK, p.packetId, b.matched, p.count));
+    if (v5) sendBytes(b, conn, encodeSubackCodes(b, conn, PacketType.SUBACK, p.packetId, b.matched, p.count));
+    else sendBytes(b, conn, encodeSuback(p.packetId, b.matched, p.count));
   } else {
     sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
   }
