@@ -4,6 +4,7 @@ import { render, logf } from "../log/log";
 import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { publishWill } from "./publish";
+import { replayStop } from "./replay";
 import { sessionDiscard } from "./sessions";
 import { Broker, ConnState } from "./state";
 
@@ -42,6 +43,8 @@ function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, c
   if (slot >= 0) {
     const s = b.sessions[slot];
     s.conn = -1;
+    // Retained replays end with the connection, a persistent session's too (replay.ts).
+    if (MIDGE_FEATURES.retained && b.rpCount > 0) replayStop(b, -1, slot);
     if (s.cleanSession) sessionDiscard(b, slot);
   }
   if (closeTransport) b.transport.close(conn);

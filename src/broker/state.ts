@@ -140,6 +140,15 @@ export interface Broker {
   retainedBytes: number;
   /** Retained $SYS messages among them (not counted against maxRetained). */
   systemRetained: number;
+  /**
+   * Retained replays under way (replay.ts), in SUBSCRIBE order: the subscription slot, and the
+   * retained slots [rpAt, rpEnd) still to go through. At most one per subscription, so bounded
+   * by maxSubscriptions; only online sessions have them. Not persisted: a restart ends them.
+   */
+  rpSub: number[];
+  rpAt: number[];
+  rpEnd: number[];
+  rpCount: number;
   /** Sessions that matched the message being routed (scratch). */
   matched: number[];
   packet: Packet;
@@ -225,6 +234,10 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     retainedIndex: {},
     retainedBytes: 0,
     systemRetained: 0,
+    rpSub: [],
+    rpAt: [],
+    rpEnd: [],
+    rpCount: 0,
     matched: [],
     packet: newPacket(),
     codes: [],

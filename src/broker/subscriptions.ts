@@ -1,6 +1,7 @@
 import { SubscriptionIndex } from "../platform";
 import { topicMatches } from "../topics/topic";
 import { storeFor } from "./persist";
+import { replayStop } from "./replay";
 import { Broker } from "./state";
 
 /**
@@ -16,7 +17,8 @@ export const enum SubResult {
   TABLE_FULL = 3,
 }
 
-function findSubscription(b: Broker, session: number, filter: string): number {
+/** The slot of a session's subscription to exactly filter, or -1. */
+export function findSubscription(b: Broker, session: number, filter: string): number {
   if (b.subIndex !== undefined) {
     const n = b.subIndex.exact(filter, b.subFound);
     for (let k = 0; k < n; k++) if (b.subSession[b.subFound[k]] === session) return b.subFound[k];
@@ -63,6 +65,7 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
 }
 
 function freeSlot(b: Broker, slot: number): void {
+  if (MIDGE_FEATURES.retained && b.rpCount > 0) replayStop(b, slot, -1); // MQTT-3.10.4-2
   if (b.subIndex !== undefined) b.subIndex.remove(slot, b.subFilter[slot]);
   b.sessions[b.subSession[slot]].subscriptionCount--;
   b.stats.subscriptions--;

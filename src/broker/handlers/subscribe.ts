@@ -4,11 +4,12 @@ import { Packet } from "../../codec/packet";
 import { logf } from "../../log/log";
 import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
-import { isValidFilter, topicMatches } from "../../topics/topic";
+import { isValidFilter } from "../../topics/topic";
 import { utf8Length } from "../../bytes/bytes";
-import { deliver, sendBytes } from "../delivery";
-import { Broker, Session } from "../state";
-import { SubResult, subscriptionAdd, subscriptionRemove } from "../subscriptions";
+import { sendBytes } from "../delivery";
+import { replayPump, replayStart } from "../replay";
+import { Broker } from "../state";
+import { SubResult, findSubscription, subscriptionAdd, subscriptionRemove } from "../subscriptions";
 
 /** Highest QoS the broker grants (SRV-IMPL-17). */
 const MAX_GRANTED_QOS = 2;
@@ -48,19 +49,12 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
     codes[i] = requested;
   }
   sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
+  if (!MIDGE_FEATURES.retained) return;
+  // The retained messages go out paced by the client (replay.ts): as many now as fit.
   for (let i = 0; i < p.count; i++) {
-    if (MIDGE_FEATURES.retained && codes[i] !== SUBACK_FAILURE) sendRetained(b, c.session, s, p.filters[i], codes[i]);
+    if (codes[i] !== SUBACK_FAILURE) replayStart(b, findSubscription(b, c.session, p.filters[i]));
   }
-}
-
-/** Sends every retained message matching filter at min(stored QoS, granted) (SRV-PUB-4). */
-function sendRetained(b: Broker, sessionSlot: number, s: Session, filter: string, granted: number): void {
-  for (let i = 0; i < b.retainedCount; i++) {
-    const m = b.retained[i];
-    if (!topicMatches(filter, m.topic)) continue;
-    if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, m.topic, Access.READ)) continue;
-    deliver(b, sessionSlot, m, m.qos < granted ? m.qos : granted, true);
-  }
+  replayPump(b, c.session);
 }
 
 /** UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, MQTT-3.10.4-5). */
