@@ -75,9 +75,10 @@ export function brokerClosed(b: Broker, conn: number): void {
  * retained replay (replay.ts), goes on. Without such an event brokerTick does it, slower.
  */
 export function brokerDrained(b: Broker, conn: number): void {
-  if (!MIDGE_FEATURES.retained || b.rpCount === 0 || b.conns[conn].state !== ConnState.CONNECTED) return;
-  replayPump(b, b.conns[conn].session);
-  storeCommit(b);
+  if (MIDGE_FEATURES.retained && b.rpCount > 0 && b.conns[conn].state === ConnState.CONNECTED) {
+    replayPump(b, b.conns[conn].session);
+    storeCommit(b);
+  }
 }
 
 /** Bytes received on a connection. The chunk must not be modified afterwards. */

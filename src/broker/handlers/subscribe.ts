@@ -49,12 +49,13 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
     codes[i] = requested;
   }
   sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
-  if (!MIDGE_FEATURES.retained) return;
-  // The retained messages go out paced by the client (replay.ts): as many now as fit.
-  for (let i = 0; i < p.count; i++) {
-    if (codes[i] !== SUBACK_FAILURE) replayStart(b, findSubscription(b, c.session, p.filters[i]));
+  if (MIDGE_FEATURES.retained) {
+    // The retained messages go out paced by the client (replay.ts): as many now as fit.
+    for (let i = 0; i < p.count; i++) {
+      if (codes[i] !== SUBACK_FAILURE) replayStart(b, findSubscription(b, c.session, p.filters[i]));
+    }
+    replayPump(b, c.session);
   }
-  replayPump(b, c.session);
 }
 
 /** UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, MQTT-3.10.4-5). */
