@@ -47,6 +47,10 @@ export function replayStop(b: Broker, sub: number, session: number): void {
       b.rpAt[j] = b.rpAt[j + 1];
       b.rpEnd[j] = b.rpEnd[j + 1];
     }
+    // The table holds memory only while replays are under way (about 3 variables an entry on Espruino).
+    b.rpSub.pop();
+    b.rpAt.pop();
+    b.rpEnd.pop();
   }
 }
 
