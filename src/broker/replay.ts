@@ -13,25 +13,13 @@ import { Broker } from "./state";
  * on from every PUBACK/PUBCOMP, brokerDrained (the target's send buffer emptied) and
  * brokerTick.
  *
- * A replay walks the retained slots [rpAt, rpEnd) that existed at SUBSCRIBE; later messages
- * are appended past rpEnd and were routed to the subscriber live. Removals keep that true
- * (retained.ts). The replays of a session end when it goes offline, also a persistent one:
+ * A replay (started in handlers/subscribe.ts) walks the retained slots [rpAt, rpEnd) that
+ * existed at SUBSCRIBE; later messages are appended past rpEnd and were routed to the
+ * subscriber live. Removals keep that true (retained.ts). The replays of a session end when it goes offline, also a persistent one:
  * MQTT asks for retained messages at SUBSCRIBE only, and a client that wants them again
  * subscribes again. One per subscription (a new SUBSCRIBE to the filter restarts it, an
  * UNSUBSCRIBE ends it), so maxSubscriptions bounds the table. Not persisted.
  */
-
-/** Starts, or starts again from the first slot, the replay of subscription slot sub. */
-export function replayStart(b: Broker, sub: number): void {
-  let i = 0;
-  while (i < b.rpCount && b.rpSub[i] !== sub) i++;
-  if (i === b.rpCount) {
-    b.rpSub[i] = sub;
-    b.rpCount++;
-  }
-  b.rpAt[i] = 0;
-  b.rpEnd[i] = b.retainedCount;
-}
 
 /** Ends the replay of subscription slot sub and every replay of session slot session (-1: none). */
 export function replayStop(b: Broker, sub: number, session: number): void {

@@ -7,7 +7,7 @@ import { Access, LogLevel } from "../../platform";
 import { isValidFilter } from "../../topics/topic";
 import { utf8Length } from "../../bytes/bytes";
 import { sendBytes } from "../delivery";
-import { replayPump, replayStart } from "../replay";
+import { replayPump } from "../replay";
 import { Broker } from "../state";
 import { SubResult, findSubscription, subscriptionAdd, subscriptionRemove } from "../subscriptions";
 
@@ -50,11 +50,21 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
   }
   sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
   if (MIDGE_FEATURES.retained) {
-    // The retained messages go out paced by the client (replay.ts): as many now as fit.
+    // The retained messages go out paced by the client (replay.ts): each granted subscription
+    // gets its replay, or starts it again from the first slot, over the messages retained now.
     for (let i = 0; i < p.count; i++) {
-      if (codes[i] !== SUBACK_FAILURE) replayStart(b, findSubscription(b, c.session, p.filters[i]));
+      if (codes[i] === SUBACK_FAILURE) continue;
+      const sub = findSubscription(b, c.session, p.filters[i]);
+      let k = 0;
+      while (k < b.rpCount && b.rpSub[k] !== sub) k++;
+      if (k === b.rpCount) {
+        b.rpSub[k] = sub;
+        b.rpCount++;
+      }
+      b.rpAt[k] = 0;
+      b.rpEnd[k] = b.retainedCount;
     }
-    replayPump(b, c.session);
+    replayPump(b, c.session); // as many now as fit
   }
 }
 
