@@ -147,6 +147,32 @@ describe("retained replay paced by the subscriber", () => {
     }
   }
 
+  for (const [board] of PROFILES) {
+    const limits = loadLimits(board);
+    test(`[MQTT-3.1.2-5] [SRV-OPS-8] ${board}: a full queue comes after reconnect through the window, nothing dropped; a SUBSCRIBE's QoS 1 replay waits behind it`, () => {
+      const h = harness(limits);
+      const n = Math.min(limits.maxRetained as number, 50);
+      const stored = fill(h, n, 20);
+      let s = h.open();
+      h.send(s, pkt.connect("q", { clean: false }) + pkt.subscribe(1, [["live", 1]]) + pkt.disconnect);
+      const p = h.open();
+      h.send(p, pkt.connect("p"));
+      const queued = limits.maxQueued as number;
+      for (let i = 0; i < queued; i++) h.send(p, pkt.publish("live", `m${i}`, { qos: 1, id: 1 }));
+      h.slow = true;
+      s = h.open();
+      h.send(s, pkt.connect("q", { clean: false }) + pkt.subscribe(2, [["r/#", 1]]));
+      const got: Pub[] = [];
+      readAll(h, s, got);
+      expect(got.filter((m) => m.topic === "live").map((m) => m.payload)).toEqual(Array.from({ length: queued }, (_, i) => `m${i}`));
+      // QoS 1 copies of the replay wait until the queue is empty; QoS 0 ones may come between.
+      const lastQueued = got.map((m) => m.topic).lastIndexOf("live");
+      expect(got.slice(0, lastQueued).some((m) => m.retain && m.qos === 1)).toBe(false);
+      expectAllOnce(got.filter((m) => m.retain), stored, 1);
+      expect(h.broker.stats.messagesDropped).toBe(0);
+    });
+  }
+
   test("[SRV-OPS-11] the replay waits for the window: no more than maxInflight unacknowledged, none queued", () => {
     const h = harness({ maxInflight: 2, maxQueued: 1 });
     const stored = fill(h, 10, 8);
