@@ -15,10 +15,11 @@ import { Broker } from "./state";
  *
  * A replay (started in handlers/subscribe.ts) walks the retained slots [rpAt, rpEnd) that
  * existed at SUBSCRIBE; later messages are appended past rpEnd and were routed to the
- * subscriber live. Removals keep that true (retained.ts). The replays of a session end when it goes offline, also a persistent one:
- * MQTT asks for retained messages at SUBSCRIBE only, and a client that wants them again
- * subscribes again. One per subscription (a new SUBSCRIBE to the filter restarts it, an
- * UNSUBSCRIBE ends it), so maxSubscriptions bounds the table. Not persisted.
+ * subscriber live. Removals keep that true (retained.ts). The replays of a session end when it
+ * goes offline, a persistent session's too: MQTT asks for retained messages at SUBSCRIBE only,
+ * and a client that wants them again subscribes again. One per subscription (a new SUBSCRIBE
+ * to the filter restarts it, an UNSUBSCRIBE ends it), so maxSubscriptions bounds the table.
+ * Not persisted: a restart ends every replay.
  */
 
 /** Ends the replay of subscription slot sub and every replay of session slot session (-1: none). */

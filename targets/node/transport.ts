@@ -138,8 +138,8 @@ export class StreamTransport implements Transport {
     this.written[conn] = () => this.sent(conn, stream);
     this.drop(conn);
     this.slots.set(stream, conn);
-    // Shared listeners: an idle connection costs no closures of its own. They find the slot
-    // through `slots`; events only reach the broker while the slot still holds this stream
+    // Shared listeners (a connection's one closure is its write callback, above). They find the
+    // slot through `slots`; events only reach the broker while the slot still holds this stream
     // (after close(conn), or once reported, the slot may already belong to a newer connection).
     stream.on("data", this.onData);
     stream.on("error", this.onError);
