@@ -10,7 +10,10 @@ export interface Transport {
    * so the target may keep it without copying.
    */
   write(conn: number, data: Bytes): void;
-  /** Bytes written but not yet sent on this connection (drives the slow-consumer policy). */
+  /**
+   * Bytes written but not yet sent on this connection (drives the slow-consumer policy and the
+   * pace of retained replay). When it goes back to 0, call brokerDrained, if the target can tell.
+   */
   pending(conn: number): number;
   /**
    * Flushes what was written, then closes. After this call the target must not report

@@ -16,6 +16,7 @@ import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe";
 import { closeConnection, closeForCode, connectionLost, sessionsTick } from "./lifecycle";
 import { sendDisconnectV5 } from "./mqtt5";
 import { publishFromBroker } from "./publish";
+import { replayPump } from "./replay";
 import { storeCommit } from "./persist";
 import { sysPublish } from "./sys";
 import { subscriptionSetIndex } from "./subscriptions";
@@ -23,8 +24,8 @@ import { Broker, BrokerStats, ConnState, newBrokerState, newConn } from "./state
 export type { Broker, BrokerStats } from "./state";
 
 /**
- * The broker's entry points. A target calls brokerOpen/brokerData/brokerClosed from its
- * socket events and brokerTick from a timer; the broker answers through the Transport.
+ * The broker's entry points. A target calls brokerOpen/brokerData/brokerDrained/brokerClosed
+ * from its socket events and brokerTick from a timer; the broker answers through the Transport.
  * Each packet family has its handler in handlers/; connections end in lifecycle.ts.
  */
 export function createBroker(limits: Limits, transport: Transport, clock: Clock, log: Log): Broker {
@@ -75,6 +76,17 @@ export function brokerOpen(b: Broker, peer: string, identity?: string): number {
 export function brokerClosed(b: Broker, conn: number): void {
   connectionLost(b, conn);
   storeCommit(b);
+}
+
+/**
+ * The connection's send buffer emptied (pending() went to 0): what the broker paces by it, a
+ * retained replay (replay.ts), goes on. Without such an event brokerTick does it, slower.
+ */
+export function brokerDrained(b: Broker, conn: number): void {
+  if (MIDGE_FEATURES.retained && b.rpCount > 0 && b.conns[conn].state === ConnState.CONNECTED) {
+    replayPump(b, b.conns[conn].session);
+    storeCommit(b);
+  }
 }
 
 /** Bytes received on a connection. The chunk must not be modified afterwards. */
@@ -174,7 +186,10 @@ function dispatch(b: Broker, conn: number, type: number): void {
   }
 }
 
-/** Deadlines: CONNECT timeout (SRV-IMPL-12) and keep alive × 1.5 (MQTT-3.1.2-24). Call at least once a second. */
+/**
+ * Deadlines: CONNECT timeout (SRV-IMPL-12) and keep alive × 1.5 (MQTT-3.1.2-24); also moves
+ * retained replays on (replay.ts). Call at least once a second.
+ */
 export function brokerTick(b: Broker): void {
   const now = b.clock.now();
   for (let i = 0; i < b.conns.length; i++) {
@@ -191,6 +206,8 @@ export function brokerTick(b: Broker): void {
         closeForCode(b, i, ReasonCode.KEEP_ALIVE_TIMEOUT, render(Msg.REASON_PACKET_TIMEOUT, Math.floor(b.limits.connectTimeoutMs / 1000)));
       } else if (b.transport.pending(i) > notReadingLimit(b)) {
         closeConnection(b, i, render(Msg.REASON_NOT_READING, b.transport.pending(i)), true);
+      } else if (MIDGE_FEATURES.retained && b.rpCount > 0) {
+        replayPump(b, c.session); // for targets that cannot tell when a send buffer empties
       }
     }
   }

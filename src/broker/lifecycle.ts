@@ -5,6 +5,7 @@ import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { sendDisconnectV5 } from "./mqtt5";
 import { publishDelayedWill, publishWill } from "./publish";
+import { replayStop } from "./replay";
 import { sessionDiscard } from "./sessions";
 import { Broker, ConnState, SESSION_NEVER_EXPIRES } from "./state";
 
@@ -53,6 +54,8 @@ function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, c
   if (slot >= 0) {
     const s = b.sessions[slot];
     s.conn = -1;
+    // Retained replays end with the connection, a persistent session's too (replay.ts).
+    if (MIDGE_FEATURES.retained && b.rpCount > 0) replayStop(b, -1, slot);
     if (s.cleanSession) {
       sessionDiscard(b, slot);
     } else if (MIDGE_FEATURES.mqtt5) {

@@ -89,3 +89,13 @@ export function applyTopicAlias(b: Broker, conn: number, p: Packet): number {
   p.topicBytes = c.aliasBytes[alias];
   return 0;
 }
+
+/**
+ * The message for one session with that session's Subscription Identifiers (MQTT-3.3.4-3,
+ * MQTT-3.3.4-4): the same bytes, a record of its own.
+ */
+export function withIds(m: Message, ids: number[], count: number): Message {
+  const own: number[] = [];
+  for (let i = 0; i < count; i++) own[i] = ids[i];
+  return { topic: m.topic, topicBytes: m.topicBytes, payload: m.payload, qos: m.qos, props: m.props, expiresAt: m.expiresAt, subIds: own };
+}

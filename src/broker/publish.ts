@@ -4,7 +4,7 @@ import { Packet } from "../codec/packet";
 import { Access } from "../platform";
 import { deliver, sendQos0 } from "./delivery";
 import { retainedStore } from "./retained";
-import { encodeDelivery, isV5, keepMessageProps, messagePropsDone } from "./message5";
+import { encodeDelivery, isV5, keepMessageProps, messagePropsDone, withIds } from "./message5";
 import { NO_MESSAGE } from "../qos/flows";
 import { Broker, Conn, Message, ORIGIN_BROKER, Session } from "./state";
 import { shareChoose, shareCopy } from "./shared";
@@ -107,15 +107,6 @@ function keep(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: 
   return m;
 }
 
-/**
- * The message for one session with that session's Subscription Identifiers (MQTT-3.3.4-3,
- * MQTT-3.3.4-4): the same bytes, a record of its own.
- */
-export function withIds(m: Message, ids: number[], count: number): Message {
-  const own: number[] = [];
-  for (let i = 0; i < count; i++) own[i] = ids[i];
-  return { topic: m.topic, topicBytes: m.topicBytes, payload: m.payload, qos: m.qos, props: m.props, expiresAt: m.expiresAt, subIds: own };
-}
 
 /** Applies RETAIN = 1 (MQTT-3.3.1-5, MQTT-3.3.1-7, MQTT-3.3.1-10, MQTT-3.3.1-11) for a message the broker accepted. */
 function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number): void {

@@ -19,14 +19,34 @@ function retainedRemove(b: Broker, topic: string): boolean {
   b.retainedBytes -= messageBytes(b.retained[slot]);
   if (topic.charCodeAt(0) === 36 && topic.indexOf("$SYS/") === 0) b.systemRetained--;
   delete b.retainedIndex[key];
-  const last = b.retainedCount - 1;
-  if (slot !== last) {
-    const moved = b.retained[last];
-    b.retained[slot] = moved;
-    b.retainedIndex["t" + moved.topic] = slot;
+  // The hole left at slot is filled from the slots above it and the last slot goes. With no
+  // replay under way (replay.ts) the last message fills it at once. A replay's bounds rpAt and
+  // rpEnd split the table into runs (done, still to send, appended since SUBSCRIBE): the hole
+  // is filled from the top of its own run, moves to that slot, each bound above it moves down
+  // by one as it passes, and so on up to the last slot. Every run keeps its messages, so a
+  // replay neither skips a survivor nor sends a message twice, nor one appended since.
+  const top = b.retainedCount;
+  let hole = slot;
+  for (;;) {
+    let q = top;
+    for (let i = 0; i < b.rpCount; i++) {
+      if (b.rpAt[i] > hole && b.rpAt[i] < q) q = b.rpAt[i];
+      if (b.rpEnd[i] > hole && b.rpEnd[i] < q) q = b.rpEnd[i];
+    }
+    if (q - 1 !== hole) {
+      const moved = b.retained[q - 1];
+      b.retained[hole] = moved;
+      b.retainedIndex["t" + moved.topic] = hole;
+      hole = q - 1;
+    }
+    for (let i = 0; i < b.rpCount; i++) {
+      if (b.rpAt[i] === q) b.rpAt[i] = q - 1;
+      if (b.rpEnd[i] === q) b.rpEnd[i] = q - 1;
+    }
+    if (q === top) break;
   }
   b.retained.pop();
-  b.retainedCount = last;
+  b.retainedCount = top - 1;
   b.changes++;
   b.stats.retained = b.retainedCount;
   b.stats.retainedBytes = b.retainedBytes;

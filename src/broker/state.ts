@@ -176,6 +176,8 @@ export interface Broker {
   msgExpiresAt: number;
   /** Properties of the packets the broker answers with (CONNACK, DISCONNECT), filled per use. */
   replyProps: Properties;
+  /** Scratch: the Subscription Identifier of a retained replay (replay.ts). */
+  replayId: number[];
   /** One past the highest slot ever used: scans stop here. */
   subTop: number;
   subFree: number[];
@@ -191,6 +193,15 @@ export interface Broker {
   retainedBytes: number;
   /** Retained $SYS messages among them (not counted against maxRetained). */
   systemRetained: number;
+  /**
+   * Retained replays under way (replay.ts), in SUBSCRIBE order: the subscription slot, and the
+   * retained slots [rpAt, rpEnd) still to go through. At most one per subscription, so bounded
+   * by maxSubscriptions; only online sessions have them. Not persisted: a restart ends them.
+   */
+  rpSub: number[];
+  rpAt: number[];
+  rpEnd: number[];
+  rpCount: number;
   /** Sessions that matched the message being routed (scratch). */
   matched: number[];
   packet: Packet;
@@ -296,6 +307,10 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     retainedIndex: {},
     retainedBytes: 0,
     systemRetained: 0,
+    rpSub: [],
+    rpAt: [],
+    rpEnd: [],
+    rpCount: 0,
     matched: [],
     packet: newPacket(),
     codes: [],
@@ -327,6 +342,7 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     b.msgProps = EMPTY_BYTES;
     b.msgExpiresAt = -1;
     b.replyProps = newProperties();
+    b.replayId = [0];
   }
   return b;
 }

@@ -1,6 +1,7 @@
 import { SubscriptionIndex } from "../platform";
 import { topicMatches } from "../topics/topic";
 import { storeFor } from "./persist";
+import { replayStop } from "./replay";
 import { shareFilterStart } from "./shared";
 import { Broker } from "./state";
 
@@ -18,7 +19,7 @@ export const enum SubResult {
 }
 
 /** The slot of session's subscription to filter (for a shared one: inner filter and group key share), or -1. */
-function findSubscription(b: Broker, session: number, filter: string, share: string): number {
+export function findSubscription(b: Broker, session: number, filter: string, share: string): number {
   if (b.subIndex !== undefined) {
     const n = b.subIndex.exact(filter, b.subFound);
     for (let k = 0; k < n; k++) {
@@ -91,6 +92,7 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
 }
 
 function freeSlot(b: Broker, slot: number): void {
+  if (MIDGE_FEATURES.retained && b.rpCount > 0) replayStop(b, slot, -1); // MQTT-3.10.4-2
   if (b.subIndex !== undefined) b.subIndex.remove(slot, b.subFilter[slot]);
   b.sessions[b.subSession[slot]].subscriptionCount--;
   b.stats.subscriptions--;

@@ -7,7 +7,7 @@
  * override any of them. Conversions between Espruino's binary Strings and the core's Bytes
  * (Uint8Array) happen here, at the edge, once per chunk.
  */
-import { Broker, brokerClosed, brokerData, brokerOpen, brokerShutdown, brokerTick, createBroker } from "../../src/broker/broker";
+import { Broker, brokerClosed, brokerData, brokerDrained, brokerOpen, brokerShutdown, brokerTick, createBroker } from "../../src/broker/broker";
 import { SnapshotSink, snapshotRestore, snapshotSize, snapshotWrite } from "../../src/broker/snapshot";
 import { Bytes } from "../../src/bytes/bytes";
 import { Limits } from "../../src/limits";
@@ -91,8 +91,12 @@ function onData(this: EspruinoSocket, data: string): void {
   if (broker && sockets[conn] === this) brokerData(broker, conn, E.toUint8Array(data) as unknown as Bytes);
 }
 
+/** Everything written was sent: a retained replay may go on (brokerDrained). */
 function onDrain(this: EspruinoSocket): void {
-  if (sockets[this.c as number] === this) unsent[this.c as number] = 0;
+  const conn = this.c as number;
+  if (sockets[conn] !== this) return;
+  unsent[conn] = 0;
+  if (MIDGE_FEATURES.retained && broker) brokerDrained(broker, conn);
 }
 
 function onClose(this: EspruinoSocket): void {

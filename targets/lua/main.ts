@@ -13,6 +13,7 @@ import {
   Broker,
   brokerClosed,
   brokerData,
+  brokerDrained,
   brokerOpen,
   brokerSetSubscriptionIndex,
   brokerStats,
@@ -270,6 +271,23 @@ class Server {
 
   /** Sends what is queued until done or the socket would block; handles closing peers. */
   private flush(peer: Peer): void {
+    for (;;) {
+      this.send(peer);
+      // All sent (or the socket would block, or is gone): a retained replay may go on
+      // (brokerDrained), and what it writes goes out in this same loop.
+      if (peer.dead || peer.slot < 0 || peer.queued > 0 || peer.bufPos <= peer.buf.length) break;
+      brokerDrained(this.broker, peer.slot);
+      if (peer.queued === 0) break;
+    }
+    if (peer.closing && !peer.dead && !peer.shutdownSent && peer.queued === 0 && peer.bufPos > peer.buf.length) {
+      // Everything is sent: FIN, then wait for the peer to close (or CLOSE_GRACE_MS).
+      peer.shutdownSent = true;
+      peer.sock.shutdown("send");
+    }
+  }
+
+  /** Sends what is queued until done or the socket would block (or fails: dropped). */
+  private send(peer: Peer): void {
     while (!peer.dead && (peer.queued > 0 || peer.bufPos <= peer.buf.length)) {
       if (peer.bufPos > peer.buf.length) {
         peer.buf = peer.parts.length === 1 ? peer.parts[0] : peer.parts.join("");
@@ -289,11 +307,6 @@ class Server {
       }
       this.drop(peer);
       return;
-    }
-    if (peer.closing && !peer.dead && !peer.shutdownSent) {
-      // Everything is sent: FIN, then wait for the peer to close (or CLOSE_GRACE_MS).
-      peer.shutdownSent = true;
-      peer.sock.shutdown("send");
     }
   }
 

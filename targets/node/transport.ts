@@ -1,10 +1,13 @@
 import { Duplex } from "node:stream";
-import { Broker, brokerClosed, brokerData, brokerOpen } from "../../src/broker/broker";
+import { Broker, brokerClosed, brokerData, brokerDrained, brokerOpen } from "../../src/broker/broker";
 import { Bytes } from "../../src/bytes/bytes";
 import { Log, LogLevel, Transport } from "../../src/platform";
 
 /** After close(conn), how long the peer gets to read what is left and close before we destroy. */
 export const CLOSE_GRACE_MS = 2000;
+
+/** The write callback of a free slot (its stream is not kept). */
+function NOTHING(): void {}
 
 /**
  * The Transport over byte streams: one Duplex per broker connection slot, whatever carries it
@@ -27,6 +30,12 @@ export class StreamTransport implements Transport {
   /** Indexed by connection slot: packets written this turn, and their total length. */
   private readonly outParts: Uint8Array[][] = [];
   private readonly outBytes: number[] = [];
+  /**
+   * Indexed by connection slot: the callback of its writes, which tells the broker when the
+   * stream has sent everything (brokerDrained: a retained replay goes on). Streams emit 'drain'
+   * only past their high-water mark, and a replay waits for far less.
+   */
+  private readonly written: (() => void)[] = [];
   /** Slots with packets waiting for the end of the turn. */
   private readonly dirty: number[] = [];
   private flushScheduled = false;
@@ -91,6 +100,7 @@ export class StreamTransport implements Transport {
     if (this.streams[conn] !== stream) return;
     this.streams[conn] = null;
     this.peers[conn] = "";
+    this.written[conn] = NOTHING;
     this.drop(conn);
     brokerClosed(this.broker as Broker, conn);
   }
@@ -125,10 +135,11 @@ export class StreamTransport implements Transport {
     }
     this.streams[conn] = stream;
     this.peers[conn] = peer;
+    this.written[conn] = () => this.sent(conn, stream);
     this.drop(conn);
     this.slots.set(stream, conn);
-    // Shared listeners: an idle connection costs no closures of its own. They find the slot
-    // through `slots`; events only reach the broker while the slot still holds this stream
+    // Shared listeners (a connection's one closure is its write callback, above). They find the
+    // slot through `slots`; events only reach the broker while the slot still holds this stream
     // (after close(conn), or once reported, the slot may already belong to a newer connection).
     stream.on("data", this.onData);
     stream.on("error", this.onError);
@@ -163,6 +174,7 @@ export class StreamTransport implements Transport {
     this.send(conn, stream);
     this.streams[conn] = null;
     this.peers[conn] = "";
+    this.written[conn] = NOTHING;
     // end() sends what is queued, then FIN (TLS: close_notify; WebSocket: a close frame); the
     // peer's close completes it.
     stream.end();
@@ -205,7 +217,19 @@ export class StreamTransport implements Transport {
     if (parts.length === 0) return;
     const data = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.outBytes[conn]);
     this.drop(conn);
-    if (!stream.destroyed) stream.write(data);
+    if (!stream.destroyed) stream.write(data, this.written[conn]);
+  }
+
+  /** A write of `stream` was sent: when nothing is left, the broker may send more. */
+  private sent(conn: number, stream: Duplex): void {
+    if (this.streams[conn] !== stream || this.outBytes[conn] > 0 || stream.writableLength > 0) return;
+    try {
+      brokerDrained(this.broker as Broker, conn);
+    } catch (err) {
+      this.log.log(LogLevel.ERROR, `Internal error while sending to connection ${conn}, closing it: ${(err as Error).stack ?? String(err)}`);
+      stream.destroy();
+      this.gone(conn, stream);
+    }
   }
 
   private flush(): void {

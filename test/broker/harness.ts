@@ -1,6 +1,6 @@
 // In-memory harness: the broker core with a recording Transport and a manual Clock, so a
 // broker test is "send bytes, expect bytes" with no sockets (as aedes' duplex-pair setup).
-import { createBroker, brokerOpen, brokerData, brokerClosed, brokerTick, brokerSetSubscriptionIndex, Broker } from "../../src/broker/broker";
+import { createBroker, brokerOpen, brokerData, brokerClosed, brokerDrained, brokerTick, brokerSetSubscriptionIndex, Broker } from "../../src/broker/broker";
 import { createTopicTree } from "../../src/topics/topicTree";
 import { DEFAULT_LIMITS, Limits, mergeLimits } from "../../src/limits";
 import type { Bytes } from "../../src/bytes/bytes";
@@ -17,6 +17,13 @@ export interface Harness {
   peerClose(conn: number): void;
   advance(ms: number): void;
   pending: number[];
+  /**
+   * A client that reads slowly: when true, every write adds its length to pending[conn] until
+   * drain(conn), as a socket's send buffer would.
+   */
+  slow: boolean;
+  /** The client read everything: pending[conn] goes to 0 and the broker is told (brokerDrained). */
+  drain(conn: number): void;
 }
 
 /** overrides: limits; tree: route through the topic tree index instead of the table scan. */
@@ -26,9 +33,11 @@ export function harness(overrides: Partial<Limits> = {}, tree = false): Harness 
   const logs: string[] = [];
   const now = { ms: 1000 };
   const pending: number[] = [];
+  const state = { slow: false };
   const transport = {
     write(conn: number, data: Bytes) {
       (writes[conn] ??= []).push(Buffer.from(data as unknown as Uint8Array).toString("hex"));
+      if (state.slow) pending[conn] = (pending[conn] ?? 0) + (data as unknown as Uint8Array).length;
     },
     pending(conn: number) {
       return pending[conn] ?? 0;
@@ -45,6 +54,16 @@ export function harness(overrides: Partial<Limits> = {}, tree = false): Harness 
     logs,
     now,
     pending,
+    get slow() {
+      return state.slow;
+    },
+    set slow(v: boolean) {
+      state.slow = v;
+    },
+    drain(conn) {
+      pending[conn] = 0;
+      brokerDrained(broker, conn);
+    },
     open(peer = "test:1") {
       const conn = brokerOpen(broker, peer);
       if (conn >= 0) {

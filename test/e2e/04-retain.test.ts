@@ -3,7 +3,9 @@
  * one broker (each uses its own topics) except the one that subscribes to "#".
  */
 import { describe, expect, test, vi } from "vitest";
+import { readFileSync } from "node:fs";
 import { E2E_CONCURRENCY, Harness, RawClient, TEST_TIMEOUT, decodePublish, idHex, pk, publish, sharedBrokers, describeOn } from "./helpers";
+import type { StartOptions, Target } from "./targets";
 import { selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -26,6 +28,42 @@ async function untilSentinel(c: RawClient, sentinel: string): Promise<Array<{ to
 }
 
 const shared = sharedBrokers();
+
+/** Retained messages a host-limited broker is filled with for the full-table tests. */
+const HOST_RETAINED = 400;
+
+/**
+ * Fills a broker's retained table (its profile's maxRetained messages, sized to share out its
+ * maxRetainedBytes within maxPacketSize; HOST_RETAINED where it is host-sized), subscribes `#`
+ * with MQTT.js at `qos` and expects every message once, with RETAIN=1, and no drop in the log.
+ */
+async function fullTableReplay(target: Target, ctx: Parameters<typeof Harness.start>[1], qos: 0 | 1, opts: StartOptions | undefined, limits: Record<string, number | boolean> | undefined): Promise<void> {
+  const h = await Harness.start(target, ctx, opts);
+  const n = limits === undefined ? HOST_RETAINED : Number(limits.maxRetained);
+  const bytes = limits === undefined ? 100 : Math.min(Math.floor(Number(limits.maxRetainedBytes) / n), Number(limits.maxPacketSize) - 16, 100);
+  const pub = await h.mqtt();
+  const expected = new Map<string, string>();
+  for (let i = 0; i < n; i++) {
+    const topic = `f/${i}`;
+    const payload = `${i}:`.padEnd(bytes - topic.length, "x");
+    expected.set(topic, payload);
+    await publish(pub, topic, payload, (i % 2) as 0 | 1, true);
+  }
+  const mark = h.mark();
+  const sub = await h.subscriber({ "#": qos });
+  await sub.inbox.waitCount(n, 15000);
+  // Nothing more: a marker published now comes after any further message.
+  await publish(pub, "f-end", "end", 1);
+  await sub.inbox.waitTopic("f-end", 5000);
+  const got = sub.inbox.msgs.filter((m) => m.topic !== "f-end");
+  expect(got.length, "each retained message once").toBe(n);
+  expect(new Set(got.map((m) => m.topic)).size).toBe(n);
+  for (const m of got) {
+    expect([m.payload.toString(), m.retain], m.topic).toEqual([expected.get(m.topic), true]);
+    expect(m.qos).toBe(Math.min(qos, Number(m.topic.slice(2)) % 2));
+  }
+  expect(h.logsSince(mark)).not.toMatch(/queue of client .* is full|is not reading|\{2[34]\|/);
+}
 
 for (const target of selectedTargets()) {
   describeOn(target)(target.name, () => {
@@ -209,6 +247,19 @@ for (const target of selectedTargets()) {
         const m = await dollar.inbox.waitTopic("$test/r");
         expect([m.payload.toString(), m.retain]).toEqual(["dollar", true]);
       });
+
+      for (const qos of [0, 1] as const) {
+        test(`[MQTT-3.3.1-6][MQTT-3.3.1-8] a full retained table (the profile's maxRetained) to a # subscriber at QoS ${qos}: every message once`, { timeout: 60000 }, async (ctx) => {
+          await fullTableReplay(target, ctx, qos, undefined, target.limits);
+        });
+
+        // The ESP32 profile's tables (window 2, queue 4, 512 bytes of send buffer) on a target
+        // that runs at the host's: the replay is paced by the real transport (drain events).
+        test.skipIf(!target.features.board || target.limits !== undefined)(`[MQTT-3.3.1-6][MQTT-3.3.1-8] under the esp32 profile, its full retained table to a # subscriber at QoS ${qos}: every message once`, { timeout: 60000 }, async (ctx) => {
+          const esp32 = JSON.parse(readFileSync(new URL("../../boards/esp32.json", import.meta.url), "utf8")) as { limits: Record<string, number | boolean> };
+          await fullTableReplay(target, ctx, qos, { board: "esp32" }, esp32.limits);
+        });
+      }
 
       test("[SRV-PUB-3] a subscriber that subscribes right after the publisher's PUBACK sees the new retained message", async (ctx) => {
         const h = await shared.harness(target, ctx);

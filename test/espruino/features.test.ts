@@ -13,7 +13,7 @@ const ONLY_WITH: Record<string, RegExp[]> = {
   mqtt31: [/"MQIsdp"/],
   qos2: [/function handlePubrel\d*\(/, /function handlePubrec\d*\(/, /function inboundAdd\d*\(/],
   will: [/function publishWill\d*\(/],
-  retained: [/function retainedStore\d*\(/, /function sendRetained\d*\(/],
+  retained: [/function retainedStore\d*\(/, /function replayPump\d*\(/],
   persistentSessions: [/function resendFlights\d*\(/],
   persistence: [/function snapshotWrite\d*\(/, /function snapshotRestore\d*\(/, /"midge\.snap"/],
   logText: [/function messageText\d*\(/, /function statusReason\d*\(/, /disconnected: /],

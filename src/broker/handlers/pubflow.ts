@@ -9,6 +9,7 @@ import { pumpQueue, sendBytes } from "../delivery";
 import { storeFor } from "../persist";
 import { isV5 } from "../message5";
 import { encodeAckCode } from "../mqtt5";
+import { replayPump } from "../replay";
 import { Broker, Session } from "../state";
 
 /**
@@ -20,13 +21,15 @@ function sessionOf(b: Broker, conn: number): Session {
   return b.sessions[b.conns[conn].session];
 }
 
-/** Ends the flight at index: deleted from the store, then the queue moves up. */
+/** Ends the flight at index: deleted from the store, then the queue moves up, then a replay. */
 function endFlight(b: Broker, s: Session, index: number): void {
   const st = storeFor(b, s);
   if (st !== undefined) st.messageDelete(s.clientId, s.flights[index].seq);
   flightRemove(s, index);
   b.changes++;
   pumpQueue(b, s);
+  // Then a retained replay waiting for the window (replay.ts): the queue goes first.
+  if (MIDGE_FEATURES.retained && b.rpCount > 0) replayPump(b, b.conns[s.conn].session);
 }
 
 /** An acknowledgement for a packet id no flow of this session waits for: ignored (SRV-ENC-13). */

@@ -4,15 +4,15 @@ import { Packet } from "../../codec/packet";
 import { logf } from "../../log/log";
 import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
-import { isValidFilter, topicMatches } from "../../topics/topic";
+import { isValidFilter } from "../../topics/topic";
 import { utf8Length } from "../../bytes/bytes";
-import { deliver, sendBytes } from "../delivery";
-import { isV5, messageExpired } from "../message5";
+import { sendBytes } from "../delivery";
+import { isV5 } from "../message5";
 import { encodeSubackCodes } from "../mqtt5";
-import { withIds } from "../publish";
+import { replayPump } from "../replay";
 import { shareFilterStart } from "../shared";
-import { Broker, Session } from "../state";
-import { SubResult, subscriptionAdd, subscriptionRemove } from "../subscriptions";
+import { Broker } from "../state";
+import { SubResult, findSubscription, subscriptionAdd, subscriptionRemove } from "../subscriptions";
 
 /** Highest QoS the broker grants (SRV-IMPL-17). */
 const MAX_GRANTED_QOS = 2;
@@ -72,25 +72,28 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
   } else {
     sendBytes(b, conn, encodeSuback(p.packetId, codes, p.count));
   }
-  for (let i = 0; i < p.count; i++) {
-    if (MIDGE_FEATURES.retained && codes[i] < NO_RETAINED) sendRetained(b, c.session, s, p.filters[i], codes[i], subId);
+  if (MIDGE_FEATURES.retained) {
+    // The retained messages go out paced by the client (replay.ts): each granted subscription
+    // that takes them (not a failure, Retain Handling or a shared one: NO_RETAINED) gets its
+    // replay, or starts it again from the first slot, over the messages retained now.
+    for (let i = 0; i < p.count; i++) {
+      if (codes[i] >= NO_RETAINED) continue;
+      const sub = findSubscription(b, c.session, p.filters[i], "");
+      let k = 0;
+      while (k < b.rpCount && b.rpSub[k] !== sub) k++;
+      if (k === b.rpCount) {
+        b.rpSub[k] = sub;
+        b.rpCount++;
+      }
+      b.rpAt[k] = 0;
+      b.rpEnd[k] = b.retainedCount;
+    }
+    replayPump(b, c.session); // as many now as fit
   }
 }
 
-/** Added to a granted QoS in b.codes when the subscription gets no retained messages (Retain Handling). */
+/** Added to a granted QoS in b.codes when the subscription takes no retained messages (Retain Handling, shared). */
 const NO_RETAINED = 16;
-
-/** Sends every retained message matching filter at min(stored QoS, granted) (SRV-PUB-4). */
-function sendRetained(b: Broker, sessionSlot: number, s: Session, filter: string, granted: number, subId: number): void {
-  for (let i = 0; i < b.retainedCount; i++) {
-    const m = b.retained[i];
-    if (!topicMatches(filter, m.topic)) continue;
-    if (b.policy !== undefined && !b.policy.allow(s.clientId, s.hasUsername, s.username, m.topic, Access.READ)) continue;
-    if (MIDGE_FEATURES.mqtt5 && messageExpired(b, m)) continue; // MQTT-3.3.2-5
-    b.matched[0] = subId;
-    deliver(b, sessionSlot, MIDGE_FEATURES.mqtt5 && subId > 0 ? withIds(m, b.matched, 1) : m, m.qos < granted ? m.qos : granted, true);
-  }
-}
 
 /**
  * UNSUBSCRIBE (§3.10): exact filters removed, UNSUBACK always (MQTT-3.10.4-4, MQTT-3.10.4-5);
