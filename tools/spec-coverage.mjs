@@ -10,7 +10,8 @@
 //   path                 any checklist in the same format (the old ../shared/spec files work too)
 //   --covered            also list each covered id with the files that name it
 //   --tests DIR          scan DIR instead of test/ (e.g. a folder holding only MQTT 5 tests)
-//                        Without --tests and --v5, folders named *-v5 (test/e2e-v5/, the
+//                        With --v5 and no --tests, only folders named *-v5 count (test/broker-v5,
+//                        test/e2e-v5, test/unit/v5); without --tests and --v5, those folders (the
 //                        MQTT 5 tests) are left out: their ids are 5.0 tags, not 3.1.1 ones.
 //   --check-abbreviated  list ids written in shortened form (MQTT-3.1.2-11/13, SRV-PUB-2..5)
 //                        anywhere in src/ or test/, as file:line, so they can be written out
@@ -65,22 +66,26 @@ if (defined.length === 0) {
 
 // --- the tests -----------------------------------------------------------------------------
 // MQTT 5 test folders (test/e2e-v5) name 5.0 tags, which reuse 3.1.1 numbers with other meanings.
+// Without --tests: 3.1.1 counts every folder but those; --v5 counts only those (test/broker-v5,
+// test/e2e-v5, ...), so neither version borrows the other's coverage.
 const skipV5Folders = !flag("--v5") && !valueOf("--tests");
-function walk(dir, out) {
+const onlyV5Folders = flag("--v5") && !valueOf("--tests");
+function walk(dir, out, inV5) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) {
-      if (!(skipV5Folders && name.endsWith("-v5"))) walk(p, out);
+      const v5 = inV5 || name === "v5" || name.endsWith("-v5");
+      if (!(skipV5Folders && v5)) walk(p, out, v5);
     }
-    else if (/\.(ts|mjs|js|json)$/.test(name)) out.push(p);
+    else if (/\.(ts|mjs|js|json)$/.test(name) && (!onlyV5Folders || inV5)) out.push(p);
   }
   return out;
 }
 // Every whole id in a test file counts, wherever it stands, so a title naming several ids
 // ("[MQTT-3.1.2-11, MQTT-3.1.2-13] ...") covers each of them.
 const named = new Map();
-for (const file of walk(testsDir, [])) {
+for (const file of walk(testsDir, [], false)) {
   for (const m of readFileSync(file, "utf8").matchAll(new RegExp(ID, "g"))) {
     if (!named.has(m[0])) named.set(m[0], new Set());
     named.get(m[0]).add(relative(root, file));
@@ -102,11 +107,7 @@ console.log(
 );
 if (impl.length) console.log(`${implNamed.length} of ${impl.length} implementation choices are named by tests (not counted above).`);
 if (clientNamed.length) console.log(`Client-only ids named by tests (no server test should claim them): ${clientNamed.join(", ")}`);
-if (flag("--v5") && !valueOf("--tests"))
-  console.log(
-    "Note: MQTT 5.0 tags reuse 3.1.1 numbers with other meanings, so ids named by 3.1.1 tests count here too;\n" +
-      "      pass --tests <folder> to count only MQTT 5 tests.",
-  );
+if (flag("--v5") && !valueOf("--tests")) console.log("Counted: test folders named *-v5 only (MQTT 5.0 tags reuse 3.1.1 numbers with other meanings).");
 console.log(`\nNot named by any test (${missing.length}):\n  ` + missing.join("\n  "));
 if (flag("--covered")) {
   console.log(`\nCovered:`);
