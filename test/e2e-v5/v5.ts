@@ -335,12 +335,20 @@ export interface Will5 {
 
 /** MQTT 5.0 packets (§3.1 to §3.15). */
 export const pk5 = {
-  connect(o: { clientId?: string; clean?: boolean; keepalive?: number; props?: PropList; will?: Will5 } = {}): Buffer {
+  connect(o: { clientId?: string; clean?: boolean; keepalive?: number; props?: PropList; will?: Will5; username?: string; password?: string } = {}): Buffer {
     let flags = (o.clean ?? true) ? 0x02 : 0;
     const payload: Buffer[] = [mqttString(o.clientId ?? "")];
     if (o.will) {
       flags += 0x04 + (o.will.qos ?? 0) * 8 + (o.will.retain ? 0x20 : 0);
       payload.push(props(o.will.props), mqttString(o.will.topic), mqttString(typeof o.will.payload === "string" ? Buffer.from(o.will.payload) : o.will.payload));
+    }
+    if (o.username !== undefined) {
+      flags += 0x80;
+      payload.push(mqttString(o.username));
+    }
+    if (o.password !== undefined) {
+      flags += 0x40;
+      payload.push(mqttString(o.password));
     }
     return frame(0x10, mqttString("MQTT"), Buffer.from([5, flags]), u16(o.keepalive ?? 60), props(o.props), ...payload);
   },
