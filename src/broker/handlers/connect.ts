@@ -8,6 +8,7 @@ import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
 import { pumpQueue, resendFlights, sendBytes } from "../delivery";
 import { closeConnection, sessionTimers } from "../lifecycle";
+import { storeFor } from "../persist";
 import { publishDelayedWill } from "../publish";
 import { connectV5, sendConnackV5, sendDisconnectV5, sendRefusalV5 } from "../mqtt5";
 import { NO_MESSAGE } from "../../qos/flows";
@@ -246,7 +247,14 @@ function setUpSession(b: Broker, conn: number, p: Packet, clientId: string, slot
     slot = -1;
   }
   if (slot >= 0) {
-    b.sessions[slot].cleanSession = endsWithConnection;
+    const s = b.sessions[slot];
+    // A kept session resumed by a 5.0 client with Session Expiry Interval 0 now ends with this
+    // connection: the store forgets it now (a clean session is never reported to it).
+    if (endsWithConnection && !s.cleanSession) {
+      const st = storeFor(b, s);
+      if (st !== undefined) st.sessionDelete(s.clientId);
+    }
+    s.cleanSession = endsWithConnection;
     return slot;
   }
   slot = sessionCreate(b, clientId, endsWithConnection);
