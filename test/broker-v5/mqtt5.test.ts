@@ -2,6 +2,7 @@
 // sessions, messages, subscriptions, wills and errors, and that 3.1.1 clients beside it see
 // nothing of 5.0. Titles name the ids of docs/spec/mqtt-5.0.md they check.
 import { describe, expect, test } from "vitest";
+import { brokerSetStore } from "../../src/broker/broker";
 import { harness, pkt, CONNACK_OK } from "../broker/harness";
 import { p5, take5, types } from "./harness5";
 
@@ -136,6 +137,41 @@ describe("MQTT 5.0 CONNECT and CONNACK (in-memory)", () => {
     c = h.open();
     h.send(c, p5.connect("k", { clean: false, props: { sessionExpiryInterval: 5 } }));
     expect(take5(h, c)[0]).toMatchObject({ sessionPresent: false });
+  });
+
+  test("[SRV5-CON-8, SRV5-OPS-2] a kept session resumed with Session Expiry Interval 0 is deleted from the store at once; one resumed with an interval is not", () => {
+    const h = harness();
+    const calls: string[] = [];
+    const record = (name: string) => (id?: unknown) => void calls.push(name + (typeof id === "string" ? " " + id : ""));
+    brokerSetStore(h.broker, {
+      retainedSet: record("retainedSet"),
+      retainedDelete: record("retainedDelete"),
+      sessionSet: record("sessionSet"),
+      sessionDelete: record("sessionDelete"),
+      subscriptionSet: record("subscriptionSet"),
+      subscriptionDelete: record("subscriptionDelete"),
+      messageAdd: record("messageAdd"),
+      messageSent: record("messageSent"),
+      messageReleased: record("messageReleased"),
+      messageDelete: record("messageDelete"),
+      inboundAdd: record("inboundAdd"),
+      inboundDelete: record("inboundDelete"),
+      commit: () => {},
+    });
+    for (const id of ["a", "b"]) {
+      const c = connected(h, id, { props: { sessionExpiryInterval: 60 } });
+      h.peerClose(c);
+    }
+    expect(calls).toEqual(["sessionSet a", "sessionSet b"]);
+    const a = h.open();
+    h.send(a, p5.connect("a", { clean: false }));
+    expect(take5(h, a)[0]).toMatchObject({ sessionPresent: true });
+    const b = h.open();
+    h.send(b, p5.connect("b", { clean: false, props: { sessionExpiryInterval: 60 } }));
+    expect(take5(h, b)[0]).toMatchObject({ sessionPresent: true });
+    expect(calls).toEqual(["sessionSet a", "sessionSet b", "sessionDelete a"]);
+    h.peerClose(a);
+    expect(h.broker.stats.sessions).toBe(1);
   });
 
   test("[MQTT-3.1.2-23] an offline session ends when its Session Expiry Interval runs out", () => {
