@@ -1,3 +1,4 @@
+import { EMPTY_BYTES } from "../bytes/bytes";
 import { Store } from "../platform";
 import { Broker, Session } from "./state";
 
@@ -25,4 +26,18 @@ export function storeCommit(b: Broker): void {
     b.storeCommitted = b.changes;
     b.store.commit();
   }
+}
+
+/** MQTT 5.0: reports a session's Session Expiry Interval and countdown (Store.sessionExpiry). */
+export function storeSessionExpiry(b: Broker, s: Session): void {
+  const st = storeFor(b, s);
+  if (st !== undefined) st.sessionExpiry(s.clientId, s.expiry, s.expiresAt);
+}
+
+/** MQTT 5.0: reports the will waiting in a session, or that none waits now (Store.sessionWill). */
+export function storeSessionWill(b: Broker, s: Session): void {
+  const st = storeFor(b, s);
+  if (st === undefined) return;
+  const m = s.willMessage;
+  st.sessionWill(s.clientId, s.willAt, m.topic, m.payload, m.qos, s.willRetain, m.props === undefined ? EMPTY_BYTES : m.props, m.expiresAt === undefined ? -1 : m.expiresAt);
 }

@@ -93,6 +93,8 @@ export const enum Msg {
   REASON_DISCONNECT_CODE = 142,
   REASON_EXPIRY_AFTER_ZERO = 143,
   REASON_AUTH_PACKET = 144,
+  /** A stored record's MQTT 5.0 fields are not valid (restore.ts; mqtt5 builds only). */
+  FAULT_V5 = 145,
 }
 
 /** The text of a message, "" for a number that is not one. Only called when logText is on. */
@@ -242,5 +244,7 @@ export function messageText(id: number): string {
     case Msg.FAULT_DUPLICATE:
       return "a duplicate";
   }
+  // Not a case: a build without MQTT 5 keeps no trace of it.
+  if (MIDGE_FEATURES.mqtt5 && id === Msg.FAULT_V5) return "MQTT 5.0 fields (expiry, properties, subscription options) not valid";
   return "";
 }
