@@ -61,7 +61,10 @@ export interface Policy {
 }
 
 /**
- * Durable state, written as it changes. Only CleanSession = 0 sessions are reported (clean
+ * Durable state, written as it changes. Times (expiresAt, willAt) are the broker's Clock
+ * milliseconds, whose origin changes at every start: a store that outlives the process keeps
+ * them as wall-clock deadlines (or as time left when it was written) and turns them back into
+ * the new process's clock when it restores. Only CleanSession = 0 sessions are reported (clean
  * sessions end with their connection); retained messages always are. Entries of a session's
  * outbound messages are keyed by a per-session sequence number that grows with each message.
  * Calls come synchronously from inside a broker call; commit() ends each broker call that
@@ -70,15 +73,23 @@ export interface Policy {
  * message the broker acknowledged.
  */
 export interface Store {
-  retainedSet(topic: string, payload: Bytes, qos: number): void;
+  /**
+   * props, expiresAt: MQTT 5.0 builds only (the message's Message.props and Message.expiresAt;
+   * undefined from builds without MQTT 5.0, treat as none).
+   */
+  retainedSet(topic: string, payload: Bytes, qos: number, props?: Bytes, expiresAt?: number): void;
   retainedDelete(topic: string): void;
   sessionSet(clientId: string): void;
   /** The session and everything stored under it. */
   sessionDelete(clientId: string): void;
-  subscriptionSet(clientId: string, filter: string, qos: number): void;
+  /** flags, subId: the MQTT 5.0 options (Broker.subFlags, Broker.subIds); mqtt5 builds only. */
+  subscriptionSet(clientId: string, filter: string, qos: number, flags?: number, subId?: number): void;
   subscriptionDelete(clientId: string, filter: string): void;
-  /** A QoS 1/2 message for the session, queued (not yet sent). */
-  messageAdd(clientId: string, seq: number, topic: string, payload: Bytes, qos: number, retain: boolean): void;
+  /**
+   * A QoS 1/2 message for the session, queued (not yet sent). props, expiresAt, subIds: its
+   * MQTT 5.0 fields (Message.props, Message.expiresAt, Message.subIds), mqtt5 builds only.
+   */
+  messageAdd(clientId: string, seq: number, topic: string, payload: Bytes, qos: number, retain: boolean, props?: Bytes, expiresAt?: number, subIds?: number[]): void;
   /** The message was sent with this packet id and awaits PUBACK or PUBREC. */
   messageSent(clientId: string, seq: number, packetId: number): void;
   /** PUBREC arrived and PUBREL was sent: only the packet id is kept from now on. */
@@ -87,6 +98,19 @@ export interface Store {
   /** An inbound QoS 2 packet id that got PUBREC and awaits PUBREL. */
   inboundAdd(clientId: string, packetId: number): void;
   inboundDelete(clientId: string, packetId: number): void;
+  // MQTT 5.0 only (called in mqtt5 builds only):
+  /**
+   * The session's Session Expiry Interval (s; SESSION_NEVER_EXPIRES = never) and when it
+   * expires (clock ms, -1 = not counting down: connected, or never). Sessions a build without
+   * MQTT 5.0 stored have no expiry (they never expire, as 3.1.1 sessions).
+   */
+  sessionExpiry(clientId: string, expiry: number, expiresAt: number): void;
+  /**
+   * A will waiting in the offline session for its Will Delay Interval (MQTT-3.1.3-9): published
+   * at willAt (clock ms) unless the client comes back; willAt -1 = none any more (published,
+   * cancelled or the session ended). expiresAt: the will message's own expiry (clock ms, -1 none).
+   */
+  sessionWill(clientId: string, willAt: number, topic: string, payload: Bytes, qos: number, retain: boolean, props: Bytes, expiresAt: number): void;
   commit(): void;
 }
 

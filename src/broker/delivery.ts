@@ -79,7 +79,11 @@ function admit(b: Broker, s: Session, m: Message, qos: number, retain: boolean):
   const seq = s.nextSeq;
   s.nextSeq++;
   const st = storeFor(b, s);
-  if (st !== undefined) st.messageAdd(s.clientId, seq, m.topic, m.payload, qos, retain);
+  if (st !== undefined) {
+    // if/else: a build without MQTT 5 drops the first branch whole.
+    if (MIDGE_FEATURES.mqtt5) st.messageAdd(s.clientId, seq, m.topic, m.payload, qos, retain, m.props, m.expiresAt, m.subIds);
+    else st.messageAdd(s.clientId, seq, m.topic, m.payload, qos, retain);
+  }
   return seq;
 }
 

@@ -5,6 +5,7 @@ import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { sendDisconnectV5 } from "./mqtt5";
 import { publishDelayedWill, publishWill } from "./publish";
+import { storeSessionExpiry, storeSessionWill } from "./persist";
 import { replayStop } from "./replay";
 import { sessionDiscard } from "./sessions";
 import { Broker, ConnState, SESSION_NEVER_EXPIRES } from "./state";
@@ -74,7 +75,9 @@ function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, c
           props: c.willProps,
           expiresAt: c.willExpiry > 0 ? s.willAt + c.willExpiry * 1000 : -1,
         };
+        storeSessionWill(b, s);
       }
+      storeSessionExpiry(b, s);
     }
   }
   if (closeTransport) b.transport.close(conn);

@@ -3,6 +3,7 @@ import { encodePublish } from "../codec/encode";
 import { Packet } from "../codec/packet";
 import { Access } from "../platform";
 import { deliver, sendQos0 } from "./delivery";
+import { storeSessionWill } from "./persist";
 import { retainedStore } from "./retained";
 import { encodeDelivery, isV5, keepMessageProps, messagePropsDone, withIds } from "./message5";
 import { NO_MESSAGE } from "../qos/flows";
@@ -142,6 +143,7 @@ export function publishDelayedWill(b: Broker, s: Session): void {
   const m = s.willMessage;
   s.willAt = -1;
   s.willMessage = NO_MESSAGE;
+  storeSessionWill(b, s);
   b.msgProps = m.props === undefined ? EMPTY_BYTES : m.props;
   b.msgExpiresAt = m.expiresAt === undefined ? -1 : m.expiresAt;
   publishAccepted(b, m.topic, m.topicBytes, m.payload, m.qos, s.willRetain, ORIGIN_BROKER);

@@ -1,4 +1,5 @@
 import { Bytes, bytesLength, utf8Encode, utf8Length } from "../bytes/bytes";
+import { messagePropertiesValid } from "../codec/decode5";
 import { logf, render } from "../log/log";
 import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
@@ -6,7 +7,7 @@ import { isValidFilter, isValidTopicName } from "../topics/topic";
 import { NO_MESSAGE, restoreInbound, restoreOutbound } from "./delivery";
 import { retainedStore } from "./retained";
 import { sessionCreate, sessionFind } from "./sessions";
-import { Broker, Message } from "./state";
+import { Broker, Message, SESSION_NEVER_EXPIRES } from "./state";
 import { SubResult, subscriptionAdd } from "./subscriptions";
 
 /**
@@ -122,10 +123,108 @@ export function storedMessage(topic: string, payload: Bytes, qos: number): Messa
   return { topic: topic, topicBytes: utf8Encode(topic), payload: payload, qos: qos };
 }
 
+// ---------------------------------------------------------------------------------------------
+// MQTT 5.0 fields (mqtt5 builds only; reached behind MIDGE_FEATURES.mqtt5, dropped otherwise).
+// Times are already in this process's clock: the store converted them.
+
+/** Largest Subscription Identifier (a Variable Byte Integer, §3.8.2.1.2). */
+const MAX_SUBSCRIPTION_ID = 268435455;
+
+function isWhole(n: number, min: number, max: number): boolean {
+  return n >= min && n <= max && Math.floor(n) === n;
+}
+
+/** A deadline as stored: clock ms, or -1 for none. */
+function isTime(t: number): boolean {
+  return t === -1 || t >= 0;
+}
+
+/**
+ * A stored message with its MQTT 5.0 fields: props as Message.props keeps them (EMPTY_BYTES for
+ * none), expiresAt (clock ms, -1 none), subIds (the session's Subscription Identifiers; [] for
+ * none, and none for retained messages). Checked by the restore function it is handed to.
+ */
+export function storedMessage5(topic: string, payload: Bytes, qos: number, props: Bytes, expiresAt: number, subIds: number[]): Message {
+  const m = storedMessage(topic, payload, qos);
+  m.props = props;
+  m.expiresAt = expiresAt;
+  if (subIds.length > 0) m.subIds = subIds;
+  return m;
+}
+
+/** Fault.NONE, or -1 when the message's MQTT 5.0 fields are not valid. */
+function checkMessage5(b: Broker, m: Message): number {
+  if (!MIDGE_FEATURES.mqtt5) return Fault.NONE;
+  if (m.expiresAt !== undefined && !isTime(m.expiresAt)) return -1;
+  if (m.props !== undefined && bytesLength(m.props) > 0 && !messagePropertiesValid(m.props, b.replyProps)) return -1;
+  const ids = m.subIds;
+  if (ids !== undefined) for (let i = 0; i < ids.length; i++) if (!isWhole(ids[i], 1, MAX_SUBSCRIPTION_ID)) return -1;
+  return Fault.NONE;
+}
+
+/** Logs a record refused for its MQTT 5.0 fields; returns false. */
+function refuse5(b: Broker, what: string): boolean {
+  logf(b.log, LogLevel.WARNING, Msg.RESTORE_REFUSED, what, render(Msg.FAULT_V5));
+  return false;
+}
+
+/**
+ * The Session Expiry Interval (s) of a restored session and when it expires (clock ms, -1 = it
+ * was not counting down). A session whose client was connected when the broker stopped starts
+ * its countdown now, as if the connection had closed at the restart; one whose time ran out
+ * while the broker was down is ended by the first brokerTick (or a CONNECT naming it), its
+ * waiting will published first, as if the broker had been running. Without this call a
+ * restored session never expires (a 3.1.1 session, or one stored by a build without MQTT 5.0).
+ */
+export function restoreSessionExpiry(b: Broker, slot: number, expiry: number, expiresAt: number): boolean {
+  const s = b.sessions[slot];
+  if (!isWhole(expiry, 0, SESSION_NEVER_EXPIRES) || !isTime(expiresAt)) return refuse5(b, "session expiry of " + shown(s.clientId));
+  s.expiry = expiry;
+  if (expiresAt >= 0) s.expiresAt = expiresAt;
+  else s.expiresAt = expiry === SESSION_NEVER_EXPIRES ? -1 : b.clock.now() + expiry * 1000;
+  b.changes++;
+  return true;
+}
+
+/**
+ * restoreSubscription with the subscription's MQTT 5.0 options: flags (Broker.subFlags: No
+ * Local + 2 × Retain As Published) and subId (Broker.subIds, 0 = none). mqtt5 builds only.
+ */
+export function restoreSubscription5(b: Broker, slot: number, filter: string, qos: number, flags: number, subId: number): boolean {
+  const s = b.sessions[slot];
+  const what = "subscription " + shown(filter) + " of " + s.clientId;
+  const fault = checkSubscription(b, filter, qos);
+  if (fault !== Fault.NONE) return refuse(b, what, fault);
+  if (!isWhole(flags, 0, 3) || !isWhole(subId, 0, MAX_SUBSCRIPTION_ID)) return refuse5(b, what);
+  const r = subscriptionAdd(b, slot, filter, qos, flags, subId);
+  return r === SubResult.ADDED || r === SubResult.REPLACED || drop(b, what);
+}
+
+/**
+ * A will waiting in a restored session for its Will Delay Interval (MQTT-3.1.3-9): published
+ * at willAt (clock ms; at once if that passed while the broker was down: the spec lets a
+ * server defer a will over its own failure, §3.1.3.2.2) unless the client comes back first.
+ */
+export function restoreSessionWill(b: Broker, slot: number, willAt: number, m: Message, retain: boolean): boolean {
+  const s = b.sessions[slot];
+  const what = "will of " + shown(s.clientId);
+  if (!MIDGE_FEATURES.will) return refuse(b, what, Fault.SIZE);
+  if (!isQos(m.qos) || (m.qos === 2 && !MIDGE_FEATURES.qos2)) return refuse(b, what, Fault.QOS);
+  const fault = checkTopic(b, m.topic, m.topicBytes);
+  if (fault !== Fault.NONE) return refuse(b, what, fault);
+  if (!isTime(willAt) || willAt < 0 || checkMessage5(b, m) !== Fault.NONE) return refuse5(b, what);
+  s.willAt = willAt;
+  s.willMessage = m;
+  s.willRetain = retain;
+  b.changes++;
+  return true;
+}
+
 export function restoreRetained(b: Broker, m: Message): boolean {
   if (MIDGE_FEATURES.retained) {
     const fault = checkRetained(b, m);
     if (fault !== Fault.NONE) return refuse(b, "retained message on " + shown(m.topic), fault);
+    if (MIDGE_FEATURES.mqtt5 && checkMessage5(b, m) !== Fault.NONE) return refuse5(b, "retained message on " + shown(m.topic));
     return retainedStore(b, m);
   }
   // A build without retained messages keeps none (the fault's text says why).
@@ -157,7 +256,7 @@ export function restoreSubscription(b: Broker, slot: number, filter: string, qos
   const s = b.sessions[slot];
   const fault = checkSubscription(b, filter, qos);
   if (fault !== Fault.NONE) return refuse(b, "subscription " + shown(filter) + " of " + s.clientId, fault);
-  const r = subscriptionAdd(b, slot, filter, qos, 0, 0); // MQTT 5.0 options are not stored
+  const r = subscriptionAdd(b, slot, filter, qos, 0, 0);
   return r === SubResult.ADDED || r === SubResult.REPLACED || drop(b, "subscription " + shown(filter) + " of " + s.clientId);
 }
 
@@ -169,6 +268,7 @@ export function restoreMessage(b: Broker, slot: number, seq: number, m: Message,
   const s = b.sessions[slot];
   const fault = checkMessage(b, seq, m, packetId, state);
   if (fault !== Fault.NONE) return refuse(b, "message " + seq + " of " + s.clientId, fault);
+  if (MIDGE_FEATURES.mqtt5 && state !== StoredState.RELEASED && checkMessage5(b, m) !== Fault.NONE) return refuse5(b, "message " + seq + " of " + s.clientId);
   const kept = state === StoredState.RELEASED ? NO_MESSAGE : m;
   if (restoreOutbound(b, s, seq, kept, m.qos, retain, state === StoredState.QUEUED ? 0 : packetId, state)) return true;
   b.stats.messagesDropped++;

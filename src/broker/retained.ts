@@ -76,7 +76,10 @@ export function retainedStore(b: Broker, m: Message): boolean {
     return false;
   }
   const st = system ? undefined : storeOf(b);
-  if (st !== undefined) st.retainedSet(m.topic, m.payload, m.qos);
+  if (st !== undefined) {
+    if (MIDGE_FEATURES.mqtt5) st.retainedSet(m.topic, m.payload, m.qos, m.props, m.expiresAt);
+    else st.retainedSet(m.topic, m.payload, m.qos);
+  }
   if (system) b.systemRetained++;
   b.retained[b.retainedCount] = m;
   b.retainedIndex["t" + m.topic] = b.retainedCount;

@@ -58,7 +58,11 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
     }
     b.changes++;
     const st = storeFor(b, b.sessions[session]);
-    if (st !== undefined) st.subscriptionSet(b.sessions[session].clientId, filter, qos);
+    if (st !== undefined) {
+      // With its MQTT 5.0 options in builds that have them (if/else: the others drop the first branch).
+      if (MIDGE_FEATURES.mqtt5) st.subscriptionSet(b.sessions[session].clientId, filter, qos, flags, subId);
+      else st.subscriptionSet(b.sessions[session].clientId, filter, qos);
+    }
     return SubResult.REPLACED;
   }
   const s = b.sessions[session];
@@ -86,7 +90,10 @@ export function subscriptionAdd(b: Broker, session: number, filter: string, qos:
   s.subscriptionCount++;
   b.changes++;
   const st = storeFor(b, s);
-  if (st !== undefined) st.subscriptionSet(s.clientId, filter, qos);
+  if (st !== undefined) {
+    if (MIDGE_FEATURES.mqtt5) st.subscriptionSet(s.clientId, filter, qos, flags, subId);
+    else st.subscriptionSet(s.clientId, filter, qos);
+  }
   b.stats.subscriptions++;
   return SubResult.ADDED;
 }

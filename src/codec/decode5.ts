@@ -95,7 +95,11 @@ function readProperties(pr: Properties, place: number): Status {
   if (length === VBI_TRUNCATED) return Status.V5_BAD_PROPERTY_LENGTH;
   if (length === VBI_MALFORMED) return Status.V5_BAD_VARIABLE_INTEGER;
   if (length > bodyEnd - pos) return Status.V5_BAD_PROPERTY_LENGTH;
-  const stop = pos + length;
+  return readPropertyList(pr, place, pos + length);
+}
+
+/** The properties from pos up to stop (no Property Length) into pr, as readProperties. */
+function readPropertyList(pr: Properties, place: number, stop: number): Status {
   while (pos < stop) {
     const id = readVariable(stop);
     if (id === VBI_TRUNCATED) return Status.V5_PROPERTY_TRUNCATED;
@@ -268,6 +272,19 @@ function readProperties(pr: Properties, place: number): Status {
     if (st !== Status.OK) return st;
   }
   return Status.OK;
+}
+
+/**
+ * True when props are what Message.props holds (encodeMessageProperties): PUBLISH properties
+ * without a Property Length, well formed, and none of those that change per hop (Message
+ * Expiry Interval, Topic Alias, Subscription Identifier). For messages read back from a store.
+ */
+export function messagePropertiesValid(props: Bytes, pr: Properties): boolean {
+  body = props;
+  pos = 0;
+  bodyEnd = bytesLength(props);
+  propertiesReset(pr);
+  return readPropertyList(pr, PropertyPlace.PUBLISH, bodyEnd) === Status.OK && pr.messageExpiryInterval < 0 && pr.topicAlias < 0;
 }
 
 /** Topic name rules for PUBLISH and will topics (MQTT-4.7.3-1, MQTT-3.3.2-2); empty is checked by the caller. */

@@ -93,8 +93,10 @@ export const enum Msg {
   REASON_DISCONNECT_CODE = 142,
   REASON_EXPIRY_AFTER_ZERO = 143,
   REASON_AUTH_PACKET = 144,
+  /** A stored record's MQTT 5.0 fields are not valid (restore.ts; mqtt5 builds only). */
+  FAULT_V5 = 145,
   /** Not 5.0 only: max_keepalive refuses a 3.1.1 client's longer keep alive. */
-  REASON_KEEP_ALIVE_OVER = 145,
+  REASON_KEEP_ALIVE_OVER = 146,
 }
 
 /** The text of a message, "" for a number that is not one. Only called when logText is on. */
@@ -246,5 +248,7 @@ export function messageText(id: number): string {
     case Msg.FAULT_DUPLICATE:
       return "a duplicate";
   }
+  // Not a case: a build without MQTT 5 keeps no trace of it.
+  if (MIDGE_FEATURES.mqtt5 && id === Msg.FAULT_V5) return "MQTT 5.0 fields (expiry, properties, subscription options) not valid";
   return "";
 }

@@ -156,6 +156,8 @@ describe("MQTT 5.0 CONNECT and CONNACK (in-memory)", () => {
       messageDelete: record("messageDelete"),
       inboundAdd: record("inboundAdd"),
       inboundDelete: record("inboundDelete"),
+      sessionExpiry: () => {},
+      sessionWill: () => {},
       commit: () => {},
     });
     for (const id of ["a", "b"]) {

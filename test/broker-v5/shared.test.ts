@@ -330,11 +330,11 @@ describe("MQTT 5.0 shared subscriptions and persistence", () => {
     const h = harness();
     const calls: string[] = [];
     const record = (name: string) => (...args: unknown[]) => void calls.push(name + " " + args.filter((a) => typeof a === "string" || typeof a === "number").join(" "));
-    const names = ["retainedSet", "retainedDelete", "sessionSet", "sessionDelete", "subscriptionSet", "subscriptionDelete", "messageAdd", "messageSent", "messageReleased", "messageDelete", "inboundAdd", "inboundDelete", "commit"];
+    const names = ["retainedSet", "retainedDelete", "sessionSet", "sessionDelete", "subscriptionSet", "subscriptionDelete", "messageAdd", "messageSent", "messageReleased", "messageDelete", "inboundAdd", "inboundDelete", "sessionExpiry", "sessionWill", "commit"];
     brokerSetStore(h.broker, Object.fromEntries(names.map((n) => [n, record(n)])) as unknown as Parameters<typeof brokerSetStore>[1]);
     const a = member(h, "a", [["$share/g/p/#", 1]], { clean: false, props: { sessionExpiryInterval: 60 } });
     h.send(a, p5.unsubscribe(2, ["$share/g/p/#"]));
-    expect(calls.filter((c) => c.startsWith("subscription"))).toEqual(["subscriptionSet a $share/g/p/# 1", "subscriptionDelete a $share/g/p/#"]);
+    expect(calls.filter((c) => c.startsWith("subscription"))).toEqual(["subscriptionSet a $share/g/p/# 1 0 0", "subscriptionDelete a $share/g/p/#"]);
 
     const h2 = harness();
     const slot = restoreSession(h2.broker, "r", 1);

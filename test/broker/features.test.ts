@@ -153,6 +153,8 @@ describe("features off: the answers MQTT 3.1.1 allows", () => {
       subscriptionSet: record("subscriptionSet"),
       subscriptionDelete: record("subscriptionDelete"),
       messageAdd: record("messageAdd"),
+      sessionExpiry: record("sessionExpiry"),
+      sessionWill: record("sessionWill"),
       messageSent: record("messageSent"),
       messageReleased: record("messageReleased"),
       messageDelete: record("messageDelete"),

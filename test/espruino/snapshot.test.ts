@@ -59,7 +59,7 @@ describe("snapshot", () => {
       ["other version", new Uint8Array([0x4d, 0x53, 2, 0]), SnapshotResult.BAD_HEADER],
       ["cut short (power lost while writing)", snap.subarray(0, snap.length - 9), SnapshotResult.TRUNCATED],
       ["no end record", snap.subarray(0, snap.length - 1), SnapshotResult.TRUNCATED],
-      ["unknown record", new Uint8Array([0x4d, 0x53, 1, 9, 0]), SnapshotResult.BAD_RECORD],
+      ["unknown record", new Uint8Array([0x4d, 0x53, 1, 0x7f, 0]), SnapshotResult.BAD_RECORD],
       ["bytes after the end", new Uint8Array([...snap, 0]), SnapshotResult.BAD_RECORD],
       ["erased flash", new Uint8Array(64).fill(0xff), SnapshotResult.BAD_HEADER],
     ];

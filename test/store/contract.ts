@@ -11,7 +11,9 @@
 import { describe, expect, test } from "vitest";
 import { brokerSetStore, type Broker } from "../../src/broker/broker";
 import type { Limits } from "../../src/limits";
+import type { Message } from "../../src/broker/state";
 import { CONNACK_OK, CONNACK_PRESENT, type Harness, pkt } from "../broker/harness";
+import { p5, take5 } from "../broker-v5/harness5";
 
 /** A stored outbound message; state 0 queued, 1 sent (awaiting PUBACK/PUBREC), 2 released (awaiting PUBCOMP). */
 export interface RawMessage {
@@ -38,8 +40,13 @@ export interface RawRecords {
 }
 
 export interface StoreUnderTest {
-  /** A broker restored from the store (logs of the restore included) and kept in it from now on. */
-  start(limits?: Partial<Limits>): Harness;
+  /**
+   * A broker restored from the store (logs of the restore included) and kept in it from now on.
+   * downtimeMs: how long the broker was down since the last one stopped (time a store must
+   * count against MQTT 5.0 deadlines; given, the clock goes on from the last broker's, as a
+   * wall clock would). Omitted, the new broker's clock begins again.
+   */
+  start(limits?: Partial<Limits>, downtimeMs?: number): Harness;
   /** What the target does with the last started broker's changes before it could crash (save a snapshot, or nothing when every call commits). */
   settle(): void;
   /** Replaces the store's content with these records. */
@@ -72,6 +79,62 @@ export function dump(b: Broker) {
     })
     .sort((x, y) => (x.clientId < y.clientId ? -1 : 1));
   return { retained, sessions };
+}
+
+/** The MQTT 5.0 state of a broker, to compare: times as what is left of them. */
+export function dump5(b: Broker) {
+  const hex = (x: unknown) => (x === undefined ? "" : Buffer.from(x as Uint8Array).toString("hex"));
+  const now = b.clock.now();
+  const left = (t: number | undefined) => (t === undefined || t < 0 ? -1 : t - now);
+  const msg = (m: Message) => [m.topic, hex(m.payload), hex(m.props), left(m.expiresAt), m.subIds ?? []];
+  const retained = b.retained
+    .slice(0, b.retainedCount)
+    .filter((m) => !m.topic.startsWith("$SYS/"))
+    .map(msg)
+    .sort();
+  const sessions = b.sessions
+    .map((s, slot) => ({ s, slot }))
+    .filter((x) => x.s.used && !x.s.cleanSession)
+    .map(({ s, slot }) => {
+      const subscriptions: unknown[] = [];
+      for (let i = 0; i < b.subTop; i++) if (b.subSession[i] === slot) subscriptions.push([b.subFilter[i], b.subFlags[i], b.subIds[i]]);
+      const messages = s.flights.slice(0, s.flightCount).map((f) => msg(f.message));
+      for (let k = 0; k < s.queueCount; k++) messages.push(msg(s.queue[(s.queueHead + k) % b.limits.maxQueued]));
+      const will = s.willAt >= 0 ? [left(s.willAt), s.willRetain, s.willMessage.qos, ...msg(s.willMessage)] : null;
+      return { clientId: s.clientId, expiry: s.expiry, expiresIn: left(s.expiresAt), will, subscriptions: subscriptions.sort(), messages };
+    })
+    .sort((x, y) => (x.clientId < y.clientId ? -1 : 1));
+  return { retained, sessions };
+}
+
+/** Properties a publisher gives its messages, passed through by the broker (MQTT-3.3.2-17 ...). */
+const PROPS5 = { contentType: "text/x", responseTopic: "reply/1", correlationDataHex: "c0ffee", userProperties: [["k", "v"], ["k", "w"]] };
+
+/**
+ * MQTT 5.0 state: "s5" (Session Expiry Interval 3600, offline) with subscriptions with options
+ * and identifiers and messages queued for it (properties, expiry, identifiers; one QoS 2);
+ * "w5", offline, its will waiting 60 s; "short5", offline, expiring after 10 s; "live5",
+ * connected (expiry 30) when the broker goes; a retained message with properties and expiry.
+ */
+function populate5(h: Harness): void {
+  const s = h.open();
+  h.send(s, p5.connect("s5", { clean: false, props: { sessionExpiryInterval: 3600 } }));
+  h.send(s, p5.subscribe(1, [["a/#", 1, true, true]], { subscriptionIds: [7] }) + p5.subscribe(2, [["b/#", 1]], { subscriptionIds: [9] }) + p5.subscribe(3, [["c/#", 2]]));
+  h.peerClose(s);
+  const w = h.open();
+  h.send(w, p5.connect("w5", { clean: false, props: { sessionExpiryInterval: 3600 }, will: { topic: "will/w5", payload: "gone", qos: 1, props: { willDelayInterval: 60, contentType: "text/plain" } } }));
+  h.peerClose(w);
+  const short = h.open();
+  h.send(short, p5.connect("short5", { clean: false, props: { sessionExpiryInterval: 10 } }) + p5.subscribe(1, [["a/#", 1]]));
+  h.peerClose(short);
+  const live = h.open();
+  h.send(live, p5.connect("live5", { clean: false, props: { sessionExpiryInterval: 30 } }));
+  const p = h.open();
+  h.send(p, p5.connect("pub5"));
+  h.send(p, p5.publish("a/1", "one", { qos: 1, id: 1, retain: true, props: { ...PROPS5, messageExpiryInterval: 100 } }));
+  h.send(p, p5.publish("b/1", "short", { qos: 1, id: 2, props: { messageExpiryInterval: 5 } }));
+  h.send(p, p5.publish("a/2", "plain", { qos: 1, id: 3 }));
+  h.send(p, p5.publish("c/1", "two", { qos: 2, id: 4, props: { payloadFormatIndicator: 1 } }));
 }
 
 /**
@@ -199,6 +262,124 @@ const BAD_LOGS = [
 ];
 
 export function storeContract(name: string, make: () => StoreUnderTest): void {
+  describe(`Store contract, MQTT 5.0: ${name}`, () => {
+    test("[MQTT-3.1.2-23] a restarted broker has the same MQTT 5.0 state: session expiry, waiting will, message properties, expiry and identifiers, subscription options", () => {
+      const store = make();
+      try {
+        const a = store.start();
+        populate5(a);
+        store.settle();
+        const b = store.start(undefined, 0);
+        expect(b.logs.filter((l) => l.includes("refused") || l.includes("dropped"))).toEqual([]);
+        const before = dump5(a.broker);
+        const s5 = before.sessions.find((s) => s.clientId === "s5")!;
+        expect(s5.messages.length).toBe(4); // the state is not trivial
+        expect(s5.subscriptions).toEqual([["a/#", 3, 7], ["b/#", 0, 9], ["c/#", 0, 0]]);
+        // "live5" was connected: restored, it counts down from the restart.
+        const live = before.sessions.find((s) => s.clientId === "live5")!;
+        expect(live.expiresIn).toBe(-1);
+        const after = dump5(b.broker);
+        expect(after.sessions.find((s) => s.clientId === "live5")!.expiresIn).toBe(30000);
+        live.expiresIn = 30000;
+        expect(after).toEqual(before);
+      } finally {
+        store.close();
+      }
+    });
+
+    test("[MQTT-3.1.2-23, MQTT-3.3.2-5, MQTT-3.3.2-6, MQTT-3.3.4-3] after 20 s down: the session is present, its messages come with their properties, what is left of their expiry and their identifiers; an expired one and an expired session are gone", () => {
+      const store = make();
+      try {
+        populate5(store.start());
+        store.settle();
+        const b = store.start(undefined, 20000);
+        const short = b.open();
+        b.send(short, p5.connect("short5", { clean: false, props: { sessionExpiryInterval: 10 } }));
+        expect(take5(b, short)[0]).toMatchObject({ type: 2, sessionPresent: false });
+        const s = b.open();
+        b.send(s, p5.connect("s5", { clean: false, props: { sessionExpiryInterval: 3600 } }));
+        const got = take5(b, s);
+        expect(got[0]).toMatchObject({ type: 2, sessionPresent: true, returnCode: 0 });
+        const pubs = got.slice(1).map((r) => [r.topic, Buffer.from(r.payloadHex as string, "hex").toString(), r.qos, r.retain, r.props]);
+        expect(pubs).toEqual([
+          ["a/1", "one", 1, true, { ...PROPS5, messageExpiryInterval: 80, subscriptionIds: [7] }], // Retain As Published
+          ["a/2", "plain", 1, false, { subscriptionIds: [7] }],
+          ["c/1", "two", 2, false, { payloadFormatIndicator: 1 }],
+        ]); // b/1 (5 s) expired while the broker was down
+        // No Local: its own message does not come back to it.
+        b.send(s, p5.publish("a/own", "mine", { qos: 1, id: 1 }));
+        expect(take5(b, s).map((r) => r.type)).toEqual([4]);
+        // The retained message keeps its properties and expiry.
+        const r = b.open();
+        b.send(r, p5.connect("r5") + p5.subscribe(1, [["a/1", 0]]));
+        const retained = take5(b, r)[2];
+        expect(retained).toMatchObject({ topic: "a/1", retain: true, props: { ...PROPS5, messageExpiryInterval: 80 } });
+      } finally {
+        store.close();
+      }
+    });
+
+    test("[MQTT-3.1.3-9] a will waiting for its delay at the restart goes out when the delay runs out, the time down counted", () => {
+      const store = make();
+      try {
+        populate5(store.start());
+        store.settle();
+        const b = store.start(undefined, 20000);
+        const watch = b.open();
+        b.send(watch, p5.connect("watch") + p5.subscribe(1, [["will/#", 1]]));
+        take5(b, watch);
+        b.advance(39000);
+        expect(take5(b, watch)).toEqual([]);
+        b.advance(2000);
+        const got = take5(b, watch);
+        expect(got).toMatchObject([{ type: 3, topic: "will/w5", qos: 1, props: { contentType: "text/plain" } }]);
+        store.settle();
+        // Published: it does not wait in the store any more.
+        const c = store.start(undefined, 0);
+        expect(dump5(c.broker).sessions.find((s) => s.clientId === "w5")!.will).toBeNull();
+      } finally {
+        store.close();
+      }
+    });
+
+    test("[MQTT-3.1.3-9] a will whose delay ran out while the broker was down goes out at the first tick; one whose client came back does not", () => {
+      const store = make();
+      try {
+        const a = store.start();
+        populate5(a);
+        const back = a.open();
+        a.send(back, p5.connect("back5", { clean: false, props: { sessionExpiryInterval: 3600 }, will: { topic: "will/back5", payload: "x", props: { willDelayInterval: 5 } } }));
+        a.peerClose(back);
+        const again = a.open();
+        a.send(again, p5.connect("back5", { clean: false, props: { sessionExpiryInterval: 3600 } }) + p5.disconnect());
+        store.settle();
+        const b = store.start(undefined, 70000);
+        const watch = b.open();
+        b.send(watch, p5.connect("watch") + p5.subscribe(1, [["will/#", 1]]));
+        take5(b, watch);
+        b.advance(0);
+        expect(take5(b, watch).map((r) => r.topic)).toEqual(["will/w5"]);
+      } finally {
+        store.close();
+      }
+    });
+
+    test("[MQTT-3.1.2-23] a session resumed with Session Expiry Interval 0 leaves the store: a restart does not bring it back", () => {
+      const store = make();
+      try {
+        const a = store.start();
+        populate5(a);
+        const s = a.open();
+        a.send(s, p5.connect("s5", { clean: false })); // expiry 0: ends with this connection
+        store.settle();
+        const b = store.start(undefined, 0);
+        expect(dump5(b.broker).sessions.map((x) => x.clientId)).not.toContain("s5");
+      } finally {
+        store.close();
+      }
+    });
+  });
+
   describe(`Store contract: ${name}`, () => {
     test("[MQTT-3.1.2-4] a restarted broker has the same persistent state and answers the same clients the same way", () => {
       const store = make();

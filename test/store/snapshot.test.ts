@@ -6,8 +6,12 @@
 import { SnapshotResult, snapshotRestore, snapshotWrite } from "../../src/broker/snapshot";
 import type { Broker } from "../../src/broker/broker";
 import type { Bytes } from "../../src/bytes/bytes";
-import { type Harness, harness } from "../broker/harness";
-import { type RawRecords, type StoreUnderTest, storeContract } from "./contract";
+import { afterEach, describe, expect, test } from "vitest";
+import { allFeatures } from "../../src/features";
+import { installFeatures } from "../../targets/node/features";
+import { type Harness, harness, pkt } from "../broker/harness";
+import { p5 } from "../broker-v5/harness5";
+import { dump, type RawRecords, type StoreUnderTest, storeContract } from "./contract";
 
 function take(b: Broker): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -50,8 +54,10 @@ function snapshotStore(): StoreUnderTest {
   let current: Harness | undefined;
   let savedChanges = 0;
   return {
-    start(limits) {
+    start(limits, downtimeMs) {
       const h = harness(limits);
+      // A clock that goes on (a wall clock): the time down counts. Otherwise it begins again.
+      if (downtimeMs !== undefined && current !== undefined) h.now.ms = current.now.ms + downtimeMs;
       if (saved !== undefined) {
         const result = snapshotRestore(h.broker, saved as unknown as Bytes);
         if (result !== SnapshotResult.OK) h.logs.push("snapshot damaged (" + result + ")");
@@ -77,3 +83,57 @@ function snapshotStore(): StoreUnderTest {
 }
 
 storeContract("Espruino snapshot", snapshotStore);
+
+describe("snapshot and builds without MQTT 5.0", () => {
+  afterEach(() => installFeatures(allFeatures()));
+
+  function without5(): void {
+    const f = allFeatures();
+    f.mqtt5 = false;
+    installFeatures(f);
+  }
+
+  test("3.1.1 state is written without MQTT 5.0 records: a build without MQTT 5.0 restores it", () => {
+    const a = harness();
+    const p = a.open();
+    a.send(p, pkt.connect("p", { clean: false }) + pkt.subscribe(1, [["t/#", 1]]));
+    a.peerClose(p);
+    const pub = a.open();
+    a.send(pub, pkt.connect("pub") + pkt.publish("t/1", "x", { qos: 1, id: 1, retain: true }));
+    const snap = take(a.broker);
+    without5();
+    const b = harness();
+    expect(snapshotRestore(b.broker, snap as unknown as Bytes)).toBe(SnapshotResult.OK);
+    expect(dump(b.broker)).toEqual(dump(a.broker));
+  });
+
+  test("MQTT 5.0 state makes a snapshot a build without MQTT 5.0 refuses whole (BAD_RECORD), never half-reads", () => {
+    const a = harness();
+    const p = a.open();
+    a.send(p, p5.connect("p", { clean: false, props: { sessionExpiryInterval: 60 } }));
+    const snap = take(a.broker);
+    without5();
+    const b = harness();
+    expect(snapshotRestore(b.broker, snap as unknown as Bytes)).toBe(SnapshotResult.BAD_RECORD);
+    expect(b.broker.stats.sessions).toBe(0);
+  });
+
+  test("a snapshot cut inside an MQTT 5.0 record is TRUNCATED and restores nothing", () => {
+    const a = harness();
+    const p = a.open();
+    a.send(p, p5.connect("p", { clean: false, props: { sessionExpiryInterval: 60 } }) + p5.subscribe(1, [["t", 1]], { subscriptionIds: [3] }));
+    a.peerClose(p);
+    const pub = a.open();
+    a.send(pub, p5.connect("pub") + p5.publish("t", "x", { qos: 1, id: 1, props: { contentType: "c", messageExpiryInterval: 9 } }));
+    const snap = take(a.broker);
+    let truncated = 0;
+    for (let n = 3; n < snap.length - 1; n++) {
+      const b = harness();
+      const r = snapshotRestore(b.broker, snap.subarray(0, n) as unknown as Bytes);
+      expect(r).not.toBe(SnapshotResult.OK);
+      if (r === SnapshotResult.TRUNCATED) truncated++;
+      expect(b.broker.stats.sessions).toBe(0);
+    }
+    expect(truncated).toBeGreaterThan(0);
+  });
+});

@@ -8,10 +8,10 @@ import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
 import { pumpQueue, resendFlights, sendBytes } from "../delivery";
 import { closeConnection, sessionTimers } from "../lifecycle";
-import { storeFor } from "../persist";
 import { publishDelayedWill } from "../publish";
 import { connectV5, sendConnackV5, sendDisconnectV5, sendRefusalV5 } from "../mqtt5";
 import { NO_MESSAGE } from "../../qos/flows";
+import { storeFor, storeSessionExpiry, storeSessionWill } from "../persist";
 import { sessionCreate, sessionDiscard, sessionFind } from "../sessions";
 import { Broker, ConnState, SESSION_NEVER_EXPIRES, Session } from "../state";
 
@@ -112,11 +112,14 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
   if (MIDGE_FEATURES.mqtt5) {
     // A new connection to the session: a will still waiting for its delay is not sent
     // (MQTT-3.1.3-9), and the session stops counting down to its expiry.
+    const willWaited = s.willAt >= 0;
     s.willAt = -1;
     s.willMessage = NO_MESSAGE;
     s.expiresAt = -1;
     s.receiveMax = 65535;
     s.expiry = v5 ? expiry : p.cleanSession ? 0 : SESSION_NEVER_EXPIRES;
+    if (willWaited) storeSessionWill(b, s);
+    storeSessionExpiry(b, s);
     if (v5) connectV5(b, conn, p, s);
   }
   if (MIDGE_FEATURES.will) keepWill(b, conn, p, s);
@@ -247,14 +250,13 @@ function setUpSession(b: Broker, conn: number, p: Packet, clientId: string, slot
     slot = -1;
   }
   if (slot >= 0) {
-    const s = b.sessions[slot];
-    // A kept session resumed by a 5.0 client with Session Expiry Interval 0 now ends with this
-    // connection: the store forgets it now (a clean session is never reported to it).
-    if (endsWithConnection && !s.cleanSession) {
-      const st = storeFor(b, s);
-      if (st !== undefined) st.sessionDelete(s.clientId);
+    if (MIDGE_FEATURES.mqtt5 && endsWithConnection && !b.sessions[slot].cleanSession) {
+      // A stored session resumed with Session Expiry Interval 0 now ends with its connection:
+      // it leaves the store (a restart must not bring it back).
+      const st = storeFor(b, b.sessions[slot]);
+      if (st !== undefined) st.sessionDelete(clientId);
     }
-    s.cleanSession = endsWithConnection;
+    b.sessions[slot].cleanSession = endsWithConnection;
     return slot;
   }
   slot = sessionCreate(b, clientId, endsWithConnection);
