@@ -284,7 +284,7 @@ function handlePacket(set: Bridges, br: Bridge, type: number, p: Packet): void {
   switch (type) {
     case PacketType.PUBLISH:
       if (MIDGE_FEATURES.mqtt5 && v5 && p.props.topicAlias >= 0) {
-        // The bridge's CONNECT has no Topic Alias Maximum: 0, so no alias may come (MQTT-3.2.2-17 from the client's side).
+        // The bridge's CONNECT has no Topic Alias Maximum: 0, so no alias may come (MQTT-3.1.2-26).
         disconnectV5(set, br, ReasonCode.TOPIC_ALIAS_INVALID);
         lost(set, br, "upstream sent a Topic Alias, which the bridge does not take", true, false);
         return;
@@ -314,9 +314,9 @@ function handlePacket(set: Bridges, br: Bridge, type: number, p: Packet): void {
       if (MIDGE_FEATURES.mqtt5 && v5) {
         // A 5.0 server may end the connection with a reason (§3.14): reconnect as after any loss.
         lost(set, br, "upstream sent DISCONNECT " + reasonText(p.reasonCode) + (p.props.hasReasonString ? ": " + p.props.reasonString : ""), true, false);
-        return;
+      } else {
+        lost(set, br, "upstream sent DISCONNECT, which only a client sends", true, false);
       }
-      lost(set, br, "upstream sent DISCONNECT, which only a client sends", true, false);
       return;
     default:
       lost(set, br, "upstream sent " + packetName(type) + ", which only a client sends", true, false);
