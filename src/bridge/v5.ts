@@ -98,7 +98,7 @@ export function publishDropReason(): string {
 
 /**
  * SUBSCRIBE (§3.8) to the first n filters at their QoS, with No Local (MQTT-3.8.3-3: the
- * upstream does not send our own messages back) and Retain As Published (MQTT-3.3.1-12: RETAIN
+ * upstream does not send our own messages back) and Retain As Published (MQTT-3.3.1-13: RETAIN
  * comes down as it was published), as mosquitto's 5.0 bridges subscribe. A shared subscription
  * gets no No Local (MQTT-3.8.3-4).
  */
