@@ -26,8 +26,19 @@ export interface BridgeConfig {
   notificationTopic: string;
   /** Connect with protocol level 0x84 (0x83) first, so the upstream treats us as a bridge. */
   tryPrivate: boolean;
-  /** 4 (MQTT 3.1.1) or 3 (MQTT 3.1). */
+  /** 4 (MQTT 3.1.1), 3 (MQTT 3.1) or 5 (MQTT 5.0, builds with MIDGE_FEATURES.mqtt5 only). */
   protocolLevel: number;
+  /**
+   * MQTT 5.0: the Session Expiry Interval sent in CONNECT (bridge_session_expiry_interval,
+   * seconds); -1 = by cleansession: none with cleansession true, 0xFFFFFFFF (never expires, as
+   * a 3.1.1 CleanSession 0 session) with cleansession false.
+   */
+  sessionExpiry: number;
+  /**
+   * MQTT 5.0: the Receive Maximum sent in CONNECT (bridge_receive_maximum), at most the
+   * broker's maxInboundQos2; 0 = maxInboundQos2.
+   */
+  receiveMaximum: number;
   /** QoS 1/2 messages waiting while the upstream is away or the in-flight window is full. */
   maxQueued: number;
   /** Unacknowledged QoS 1/2 messages upstream at once. */
@@ -61,6 +72,8 @@ export function newBridgeConfig(name: string): BridgeConfig {
     notificationTopic: "",
     tryPrivate: true,
     protocolLevel: 4,
+    sessionExpiry: -1,
+    receiveMaximum: 0,
     maxQueued: 1000,
     maxInflight: 20,
     outgoingRetain: true,

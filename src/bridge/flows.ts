@@ -4,9 +4,11 @@ import { encodeAck, encodePublish } from "../codec/encode";
 import { Packet } from "../codec/packet";
 import { LogLevel } from "../platform";
 import { publishFromBridge } from "../broker/publish";
-import { Flight, FlowState, Message, flightAcked, flightFromQueue, flightReleased, flightRemove, flightStart, flightsRewind, flowsCanSend, inboundAdd, inboundHas, inboundRelease, queueAdd, queueDropOldest } from "../qos/flows";
+import { messagePropsDone, messagePropsFromPublish } from "../broker/message5";
+import { FlowState, Message, flightAcked, flightFind, flightFromQueue, flightReleased, flightRemove, flightStart, flightsRewind, flowsCanSend, inboundAdd, inboundHas, inboundRelease, queueAdd, queueDropOldest } from "../qos/flows";
 import { inAccepted, mapIn, mapOut, outQos } from "./topicMap";
-import { Bridge, Bridges, LinkState, log, send, nextPacketId } from "./state";
+import { Bridge, Bridges, LinkState, isV5Bridge, log, send, nextPacketId } from "./state";
+import { encodePublishUpV5, publishDropReason, reasonText } from "./v5";
 
 /**
  * The messages of the bridges, on the QoS engine (src/qos/flows.ts): local messages going
@@ -25,10 +27,46 @@ export function resendFlights(set: Bridges, br: Bridge, sessionPresent: boolean)
     const f = br.flights[i];
     if (f.state === FlowState.AWAIT_PUBCOMP) {
       send(set, br, encodeAck(PacketType.PUBREL, f.packetId));
-    } else {
-      send(set, br, encodePublish(f.message.topicBytes, f.message.payload, f.qos, true, f.retain, f.packetId)); // MQTT-3.3.1-1
+    } else if (!publishFlight(set, br, i, true)) {
+      i--; // MQTT-3.3.1-1: DUP set; that flight ended, the next one is at i now
     }
   }
+}
+
+/**
+ * The PUBLISH of a message to the upstream in the link's protocol version, with RETAIN cleared
+ * where the upstream keeps no retained messages (MQTT-3.2.2-14). Undefined, with a log line,
+ * when a 5.0 upstream must not get it (encodePublishUpV5). props / expiresAt: the message's
+ * MQTT 5.0 properties and expiry (Message.props, Message.expiresAt).
+ */
+function encodeUp(set: Bridges, br: Bridge, topic: string, topicBytes: Bytes, payload: Bytes, props: Bytes | undefined, expiresAt: number | undefined, qos: number, dup: boolean, retain: boolean, packetId: number, started: boolean): Bytes | undefined {
+  const r = retain && br.retainAvailable;
+  if (MIDGE_FEATURES.mqtt5 && isV5Bridge(br)) {
+    const data = encodePublishUpV5(set, br, topicBytes, payload, props, expiresAt, qos, dup, r, packetId, started);
+    if (data === undefined) {
+      log(set, LogLevel.NOTICE, br, "message on " + topic + " not sent upstream: " + publishDropReason() + ".");
+      set.broker.stats.messagesDropped++;
+    }
+    return data;
+  } else {
+    return encodePublish(topicBytes, payload, qos, dup, r, packetId);
+  }
+}
+
+/**
+ * Sends the PUBLISH of flight i (dup: a resend), at most at the upstream's Maximum QoS
+ * (MQTT-3.2.2-11). Returns false when the flight ended instead: sent at QoS 0 because the
+ * upstream takes no more, or not sendable (encodeUp).
+ */
+function publishFlight(set: Bridges, br: Bridge, i: number, dup: boolean): boolean {
+  const f = br.flights[i];
+  if (f.qos > br.maxQos) f.qos = br.maxQos; // only before PUBREC: a flight past it is released, not published
+  const m = f.message;
+  const data = encodeUp(set, br, m.topic, m.topicBytes, m.payload, m.props, m.expiresAt, f.qos, dup && f.qos > 0, f.retain, f.qos > 0 ? f.packetId : 0, dup);
+  if (data !== undefined) send(set, br, data);
+  if (data !== undefined && f.qos > 0) return true;
+  flightRemove(br, i);
+  return false;
 }
 
 /**
@@ -59,7 +97,15 @@ export function handleInbound(set: Bridges, br: Bridge, p: Packet): boolean {
     } else {
       br.stats.received++;
       b.stats.messagesReceived++;
-      publishFromBridge(b, local, local === p.topic ? p.topicBytes : utf8Encode(local), p.payload, p.qos, p.retain, br.origin);
+      const localBytes = local === p.topic ? p.topicBytes : utf8Encode(local);
+      if (MIDGE_FEATURES.mqtt5 && isV5Bridge(br)) {
+        // The message keeps its properties and expiry locally (MQTT-3.3.2-17, MQTT-3.3.2-18, MQTT-3.3.2-6).
+        messagePropsFromPublish(b, p);
+        publishFromBridge(b, local, localBytes, p.payload, p.qos, p.retain, br.origin);
+        messagePropsDone(b);
+      } else {
+        publishFromBridge(b, local, localBytes, p.payload, p.qos, p.retain, br.origin);
+      }
     }
   }
   if (p.qos === 1) {
@@ -76,32 +122,52 @@ export function handlePubrel(set: Bridges, br: Bridge, id: number): void {
   send(set, br, encodeAck(PacketType.PUBCOMP, id));
 }
 
-/** PUBACK (qos 1) or PUBCOMP (qos 2) ends a flow. */
-export function handleAck(set: Bridges, br: Bridge, id: number, qos: number): void {
+/**
+ * PUBACK (qos 1) or PUBCOMP (qos 2) ends a flow. code: the 5.0 reason code (0 for 3.1.1); a
+ * PUBACK of 0x80 or more means the upstream refused the message, which is logged.
+ */
+export function handleAck(set: Bridges, br: Bridge, id: number, qos: number, code: number): void {
   const i = flightAcked(br, id, qos);
   if (i < 0) return;
+  if (code >= 0x80) refused(set, br, br.flights[i].message.topic, code);
   flightRemove(br, i);
   pump(set, br);
 }
 
-export function handlePubrec(set: Bridges, br: Bridge, id: number): void {
+/** PUBREC: PUBREL follows (MQTT-4.3.3-1), unless its 5.0 reason code is 0x80 or more: then the flow ends there (§4.3.3). */
+export function handlePubrec(set: Bridges, br: Bridge, id: number, code: number): void {
+  if (code >= 0x80) {
+    const i = flightFind(br, id);
+    if (i < 0 || br.flights[i].qos !== 2 || br.flights[i].state !== FlowState.AWAIT_ACK) return;
+    refused(set, br, br.flights[i].message.topic, code);
+    flightRemove(br, i);
+    pump(set, br);
+    return;
+  }
   if (flightReleased(br, id) < 0) return;
   send(set, br, encodeAck(PacketType.PUBREL, id)); // MQTT-4.3.3-1
+}
+
+function refused(set: Bridges, br: Bridge, topic: string, code: number): void {
+  log(set, LogLevel.NOTICE, br, "the upstream refused the message on " + topic + " (" + (MIDGE_FEATURES.mqtt5 ? reasonText(code) : "" + code) + ").");
+  set.broker.stats.messagesDropped++;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Local messages going upstream
 
 export function startFlight(set: Bridges, br: Bridge, m: Message, qos: number, retain: boolean): void {
-  sendFlight(set, br, flightStart(br, nextPacketId(br), 0, m, qos, retain));
+  flightStart(br, nextPacketId(br), 0, m, qos, retain);
+  sendFlight(set, br);
 }
 
-function sendFlight(set: Bridges, br: Bridge, f: Flight): void {
+/** Sends the flight just started (the last one) for the first time. */
+function sendFlight(set: Bridges, br: Bridge): void {
   br.stats.sent++;
-  send(set, br, encodePublish(f.message.topicBytes, f.message.payload, f.qos, false, f.retain, f.packetId));
+  publishFlight(set, br, br.flightCount - 1, false);
 }
 
-function enqueue(set: Bridges, br: Bridge, m: Message, qos: number, retain: boolean): void {
+export function enqueue(set: Bridges, br: Bridge, m: Message, qos: number, retain: boolean): void {
   const capacity = br.config.maxQueued;
   if (capacity <= 0) {
     br.stats.droppedQueueFull++;
@@ -124,7 +190,8 @@ function enqueue(set: Bridges, br: Bridge, m: Message, qos: number, retain: bool
 /** Moves queued messages into the in-flight window while connected and there is room. */
 export function pump(set: Bridges, br: Bridge): void {
   while (br.state === LinkState.CONNECTED && br.queueCount > 0 && br.flightCount < br.window) {
-    sendFlight(set, br, flightFromQueue(br, br.config.maxQueued, nextPacketId(br)));
+    flightFromQueue(br, br.config.maxQueued, nextPacketId(br));
+    sendFlight(set, br);
   }
   if (br.queueCount === 0 && br.queueDropped > 0) {
     log(set, LogLevel.WARNING, br, "queue drained; " + br.queueDropped + " messages were dropped while it was full.");
@@ -146,10 +213,15 @@ export function onLocalMessage(set: Bridges, topic: string, topicBytes: Bytes, p
       continue;
     }
     const r = retain && c.outgoingRetain;
+    const b = set.broker;
     if (q === 0) {
       if (br.state === LinkState.CONNECTED) {
-        br.stats.sent++;
-        send(set, br, encodePublish(remote === topic ? topicBytes : utf8Encode(remote), payload, 0, false, r, 0));
+        // While the broker routes a message, b.msgProps and b.msgExpiresAt are its 5.0 fields.
+        const data = encodeUp(set, br, remote, remote === topic ? topicBytes : utf8Encode(remote), payload, MIDGE_FEATURES.mqtt5 ? b.msgProps : undefined, MIDGE_FEATURES.mqtt5 ? b.msgExpiresAt : undefined, 0, false, r, 0, false);
+        if (data !== undefined) {
+          br.stats.sent++;
+          send(set, br, data);
+        }
       } else {
         br.stats.droppedQos0++;
       }
@@ -161,6 +233,10 @@ export function onLocalMessage(set: Bridges, topic: string, topicBytes: Bytes, p
       payload: bytesCopy(payload, 0, bytesLength(payload)),
       qos: q,
     };
+    if (MIDGE_FEATURES.mqtt5 && isV5Bridge(br)) {
+      m.props = b.msgProps; // fresh bytes per message (encodeMessageProperties), never reused
+      m.expiresAt = b.msgExpiresAt;
+    }
     if (br.state === LinkState.CONNECTED && flowsCanSend(br, br.window)) {
       startFlight(set, br, m, q, r);
     } else {

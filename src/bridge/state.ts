@@ -6,6 +6,7 @@ import { Broker, ORIGIN_BROKER } from "../broker/state";
 import { Flows, newFlows, packetIdNext } from "../qos/flows";
 import { BridgeConfig } from "./config";
 import { LogCategory } from "../log/log";
+import { PROTOCOL_LEVEL_5 } from "../codec/constants";
 
 /**
  * The state of the bridges (one Bridge record each, its QoS flows with the upstream included)
@@ -78,6 +79,18 @@ export interface Bridge extends Flows {
   lastSentAt: number;
   /** When the outstanding PINGREQ was sent, -1 when none is. */
   pingSentAt: number;
+  /** Keep alive in use (s): the configured one, or the upstream's Server Keep Alive (MQTT-3.2.2-21). */
+  keepAlive: number;
+  // What a 5.0 upstream's CONNACK allows (§3.2.2.3); for 3.1/3.1.1 upstreams the 3.1.1 values.
+  /** Maximum QoS of PUBLISHes to the upstream (MQTT-3.2.2-11). */
+  maxQos: number;
+  /** False: RETAIN is never set upstream (Retain Available 0, MQTT-3.2.2-14). */
+  retainAvailable: boolean;
+  /** Largest packet the upstream takes, 0 = no limit (Maximum Packet Size, MQTT-3.2.2-15). */
+  maxPacketOut: number;
+  /** The upstream refused the will's RETAIN (0x9A) or QoS 1 (0x9B): the will goes without. */
+  willRetainRefused: boolean;
+  willQosRefused: boolean;
   /** Packet ids of the SUBSCRIBE / UNSUBSCRIBE awaiting an answer, 0 = none. */
   subscribeId: number;
   unsubscribeId: number;
@@ -99,12 +112,17 @@ export function bridgeOrigin(index: number): number {
   return ORIGIN_BROKER - 1 - index;
 }
 
+/** The in-flight window of a configuration: maxInflight, kept below the 65,535 packet ids. */
+export function baseWindow(config: BridgeConfig): number {
+  return config.maxInflight < 1 ? 1 : config.maxInflight > 65000 ? 65000 : config.maxInflight;
+}
+
 /** A bridge: the QoS flows record (newFlows) with the bridge fields added. */
 export function newBridge(config: BridgeConfig, index: number, maxPacketSize: number): Bridge {
   const br = newFlows() as Bridge;
   br.config = config;
   br.index = index;
-  br.window = config.maxInflight < 1 ? 1 : config.maxInflight > 65000 ? 65000 : config.maxInflight;
+  br.window = baseWindow(config);
   br.origin = bridgeOrigin(index);
   br.notificationTopic = config.notificationTopic !== "" ? config.notificationTopic : "$SYS/broker/connection/" + config.clientId + "/state";
   br.state = LinkState.WAITING;
@@ -115,10 +133,21 @@ export function newBridge(config: BridgeConfig, index: number, maxPacketSize: nu
   br.packet = newPacket();
   br.lastSentAt = 0;
   br.pingSentAt = -1;
+  br.keepAlive = config.keepAlive;
+  br.maxQos = 2;
+  br.retainAvailable = true;
+  br.maxPacketOut = 0;
+  br.willRetainRefused = false;
+  br.willQosRefused = false;
   br.subscribeId = 0;
   br.unsubscribeId = 0;
   br.stats = { sent: 0, received: 0, droppedQos0: 0, droppedQueueFull: 0, connects: 0 };
   return br;
+}
+
+/** True when bridge br speaks MQTT 5.0 to its upstream (always false in a build without mqtt5). */
+export function isV5Bridge(br: Bridge): boolean {
+  return MIDGE_FEATURES.mqtt5 && br.config.protocolLevel === PROTOCOL_LEVEL_5;
 }
 
 export function log(set: Bridges, level: number, br: Bridge, message: string): void {

@@ -16,6 +16,12 @@ let bodyEnd = 0;
 let fieldStart = 0;
 let fieldEnd = 0;
 /** readVariable's answers besides a value. */
+/**
+ * Set while decodePacketFromServerV5 reads a packet a server sent to us as a client (a
+ * bridge's upstream): a PUBLISH then may carry Subscription Identifiers, any number of them
+ * (MQTT-3.3.4-4), which a client's PUBLISH must not (MQTT-3.3.4-6).
+ */
+let fromServer = false;
 const VBI_TRUNCATED = -1;
 const VBI_MALFORMED = -2;
 
@@ -165,8 +171,15 @@ function readPropertyList(pr: Properties, place: number, stop: number): Status {
         pr.correlationData = bytesView(body, fieldStart, fieldEnd);
         break;
       case 0x0b:
-        // Only the server may send it in PUBLISH (MQTT-3.3.4-6); once in SUBSCRIBE; never 0.
-        if (place === PropertyPlace.PUBLISH) return Status.V5_SUBSCRIPTION_ID_IN_PUBLISH;
+        // Only the server may send it in PUBLISH (MQTT-3.3.4-6), one per matching subscription
+        // (MQTT-3.3.4-4); once in SUBSCRIBE; never 0.
+        if (place === PropertyPlace.PUBLISH) {
+          if (!fromServer) return Status.V5_SUBSCRIPTION_ID_IN_PUBLISH;
+          if (v === 0) return Status.V5_BAD_PROPERTY_VALUE;
+          pr.subscriptionIds[pr.subscriptionIdCount] = v;
+          pr.subscriptionIdCount++;
+          break;
+        }
         if (pr.subscriptionIdCount > 0) return Status.V5_DUPLICATE_PROPERTY;
         if (v === 0) return Status.V5_BAD_PROPERTY_VALUE;
         pr.subscriptionIds[0] = v;
@@ -565,4 +578,16 @@ export function decodePacketV5(type: number, flags: number, packetBody: Bytes, p
       // PINGREQ, PINGRESP carry nothing (SRV5-FH-4).
       return bodyEnd === 0 ? Status.OK : Status.BAD_LENGTH;
   }
+}
+
+/**
+ * decodePacketV5 for the client side of a connection (a bridge reading its upstream): the same
+ * rules, except that a PUBLISH may carry Subscription Identifiers, as a server's may
+ * (MQTT-3.3.4-4).
+ */
+export function decodePacketFromServerV5(type: number, flags: number, packetBody: Bytes, p: Packet): Status {
+  fromServer = true;
+  const st = decodePacketV5(type, flags, packetBody, p);
+  fromServer = false;
+  return st;
 }

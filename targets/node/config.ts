@@ -406,6 +406,8 @@ export function loadConfig(cli: CliOptions, cwd: string): ConfigResult {
   const f = board.features;
   if (file !== null && file.persistence.enabled && !f.persistence) return fail(`persistence true: board ${board.name} has the persistence feature off`);
   if (file !== null && file.bridges.length > 0 && !f.bridge) return fail(`connection ${file.bridges[0].config.name}: board ${board.name} has the bridge feature off`);
+  const v5Bridge = file === null ? undefined : file.bridges.find((b) => b.config.protocolLevel === 5);
+  if (v5Bridge !== undefined && !f.mqtt5) return fail(`connection ${v5Bridge.config.name}: bridge_protocol_version mqttv50 needs MQTT 5.0, and board ${board.name} has the mqtt5 feature off`);
   if (file !== null && file.limits.retainAvailable === true && !f.retained) return fail(`retain_available true: board ${board.name} has the retained feature off`);
 
   return {

@@ -1,11 +1,11 @@
 // The bridge part of mosquitto.conf, parsed by the Node target (targets/node/config.ts with
 // targets/node/bridge/bridgeConfig.ts).
-import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { Direction } from "../../src/bridge/topicMap";
-import { parseConfig } from "../../targets/node/config";
+import { loadConfig, parseConfig } from "../../targets/node/config";
 
 function parse(lines: string[]) {
   return parseConfig(lines.join("\n") + "\n", "edge.conf", "/tmp");
@@ -73,6 +73,26 @@ describe("connection sections", () => {
     expect(d.topics[0].direction).toBe(Direction.IN);
   });
 
+  test("bridge_protocol_version mqttv50 with mosquitto 2.1's bridge_session_expiry_interval and bridge_receive_maximum", () => {
+    const c = ok(["connection a", "address h", "topic x", "bridge_protocol_version mqttv50", "bridge_session_expiry_interval 3600", "bridge_receive_maximum 10"]).bridges[0].config;
+    expect([c.protocolLevel, c.sessionExpiry, c.receiveMaximum]).toEqual([5, 3600, 10]);
+    const d = ok(["connection a", "address h", "topic x", "bridge_protocol_version mqttv50"]).bridges[0].config;
+    expect([d.sessionExpiry, d.receiveMaximum]).toEqual([-1, 0]); // by cleansession; maxInboundQos2
+  });
+
+  test("mqttv50 on a board without the mqtt5 feature is a configuration error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "midge-bridge5-"));
+    try {
+      writeFileSync(join(dir, "no5.json"), JSON.stringify({ board: "no5", features: { mqtt5: false }, limits: {} }));
+      writeFileSync(join(dir, "edge.conf"), "board no5.json\nconnection central\naddress h\ntopic x\nbridge_protocol_version mqttv50\n");
+      expect(loadConfig({ config: "edge.conf" }, dir)).toEqual({ ok: false, error: "connection central: bridge_protocol_version mqttv50 needs MQTT 5.0, and board no5 has the mqtt5 feature off" });
+      writeFileSync(join(dir, "edge4.conf"), "board no5.json\nconnection central\naddress h\ntopic x\n");
+      expect(loadConfig({ config: "edge4.conf" }, dir).ok).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("restart_timeout with one value is a constant delay", () => {
     const c = ok(["connection a", "address h", "topic x", "restart_timeout 7"]).bridges[0].config;
     expect([c.restartBase, c.restartCap]).toEqual([7, 0]);
@@ -106,7 +126,9 @@ describe("errors name the file and line", () => {
     ["a repeated connection name", ["connection a", "address h", "topic x", "connection a"], "edge.conf:4: 'connection' a repeats the connection on line 1"],
     ["TLS to the upstream", ["connection a", "address h", "bridge_cafile /etc/ca.pem"], "edge.conf:3: option 'bridge_cafile' is not supported by Midge"],
     ["start_type lazy", ["connection a", "start_type lazy"], "edge.conf:2: 'start_type' lazy is not supported by Midge: use automatic or once"],
-    ["MQTT 5", ["connection a", "bridge_protocol_version mqttv50"], "edge.conf:2: 'bridge_protocol_version' mqttv50 is not supported by Midge (an MQTT 3.1.1 broker): use mqttv311 or mqttv31"],
+    ["an unknown protocol version", ["connection a", "bridge_protocol_version mqttv6"], "edge.conf:2: 'bridge_protocol_version' must be mqttv50, mqttv311 or mqttv31, got 'mqttv6'"],
+    ["a Receive Maximum of 0", ["connection a", "bridge_receive_maximum 0"], "edge.conf:2: 'bridge_receive_maximum' must be a whole number between 1 and 65535, got '0'"],
+    ["a Session Expiry Interval past 32 bits", ["connection a", "bridge_session_expiry_interval 4294967296"], "edge.conf:2: 'bridge_session_expiry_interval' must be a whole number between 0 and 4294967295, got '4294967296'"],
     ["a keep alive below 5 s", ["connection a", "keepalive_interval 2"], "edge.conf:2: 'keepalive_interval' must be a whole number between 5 and 65535, got '2'"],
     ["a restart cap below the base", ["connection a", "restart_timeout 10 5"], "edge.conf:2: 'restart_timeout' cap (5) must not be below the base (10)"],
     ["a comment after a value", ["connection a", "cleansession true # no"], "edge.conf:2: 'cleansession': a comment must be on a line of its own"],

@@ -69,11 +69,14 @@ const SPECS: Record<string, { min: number; max: number; apply: Apply }> = {
     apply: (b, o, a) => {
       if (a[0] === "mqttv311") b.config.protocolLevel = 4;
       else if (a[0] === "mqttv31") b.config.protocolLevel = 3;
-      else if (a[0] === "mqttv50") return `'${o}' mqttv50 is not supported by Midge (an MQTT 3.1.1 broker): use mqttv311 or mqttv31`;
-      else return `'${o}' must be mqttv311 or mqttv31, got '${a[0]}'`;
+      else if (a[0] === "mqttv50") b.config.protocolLevel = 5; // config.ts checks the board has mqtt5
+      else return `'${o}' must be mqttv50, mqttv311 or mqttv31, got '${a[0]}'`;
       return "";
     },
   },
+  // mosquitto 2.1's options for MQTT 5.0 bridges.
+  bridge_session_expiry_interval: { min: 1, max: 1, apply: (b, o, a) => int(o, a[0], 0, 4294967295, (n) => (b.config.sessionExpiry = n)) },
+  bridge_receive_maximum: { min: 1, max: 1, apply: (b, o, a) => int(o, a[0], 1, 65535, (n) => (b.config.receiveMaximum = n)) },
   bridge_outgoing_retain: { min: 1, max: 1, apply: (b, o, a) => bool(o, a[0], (v) => (b.config.outgoingRetain = v)) },
   bridge_attempt_unsubscribe: { min: 1, max: 1, apply: (b, o, a) => bool(o, a[0], (v) => (b.config.attemptUnsubscribe = v)) },
   start_type: {

@@ -287,3 +287,22 @@ describe("MQTT 5.0 encoders for the packets the server sends", () => {
     expect(toHex(encodePacketV5(p))).toBe("d000");
   });
 });
+
+describe("the client side of a 5.0 connection (a bridge reading its upstream)", () => {
+  it("[MQTT-3.3.4-4, MQTT-3.3.4-6] a server's PUBLISH may carry Subscription Identifiers, several too; a client's may not", async () => {
+    const { decodePacketFromServerV5 } = await import("../../../src/codec/decode5");
+    // PUBLISH QoS 1 "t", id 7, properties: 0x0B 1, 0x0B 300 (ac 02), user property a=b; payload "x".
+    const body = fromHex("0001 74 0007 0c 0b01 0bac02 26 0001 61 0001 62 78".replace(/\s+/g, ""));
+    const p = newPacket();
+    expect(statusReason(decodePacket(PacketType.PUBLISH, 2, body, p, 5))).toBe(statusReason(Status.V5_SUBSCRIPTION_ID_IN_PUBLISH));
+    const q = newPacket();
+    expect(decodePacketFromServerV5(PacketType.PUBLISH, 2, body, q)).toBe(Status.OK);
+    expect(q.props.subscriptionIdCount).toBe(2);
+    expect(q.props.subscriptionIds.slice(0, 2)).toEqual([1, 300]);
+    expect(q.props.userKeys[0]).toBe("a");
+    expect(Buffer.from(q.payload as unknown as Uint8Array).toString()).toBe("x");
+    // Still 0 is refused, and the flag does not outlive the call.
+    expect(decodePacketFromServerV5(PacketType.PUBLISH, 2, fromHex("0001740007020b0078"), newPacket())).toBe(Status.V5_BAD_PROPERTY_VALUE);
+    expect(decodePacket(PacketType.PUBLISH, 2, body, newPacket(), 5)).toBe(Status.V5_SUBSCRIPTION_ID_IN_PUBLISH);
+  });
+});
