@@ -9,7 +9,7 @@ import { Direction, TopicLineStatus, bridgeTopicInit, newBridgeTopic } from "../
 import type { Bytes } from "../../../src/bytes/bytes";
 import type { Limits } from "../../../src/limits";
 import { harness, pkt } from "../../broker/harness";
-import { p5, take5, v5 } from "../../broker5/harness5";
+import { p5, take5, v5 } from "../../broker-v5/harness5";
 import { PacketRecord, fromHex } from "../../unit/helpers";
 import { packetToRecord5, parseOne5 } from "../../unit/v5/helpers5";
 

@@ -9,8 +9,8 @@ import { connect as mqttjsConnect } from "mqtt";
 import type { IClientPublishOptions, IPublishPacket, MqttClient } from "mqtt";
 import { describe, expect, test, vi } from "vitest";
 import type { TestContext } from "vitest";
-import { HOST, sleep, waitUntil } from "../e2e/helpers";
-import { MidgeProcess, Upstream, mosquittoUpstream, startMidge } from "./upstream";
+import { HOST, sleep, waitUntil } from "../../e2e/helpers";
+import { MidgeProcess, Upstream, mosquittoUpstream, startMidge } from "../upstream";
 
 vi.setConfig({ maxConcurrency: 2 });
 
