@@ -154,6 +154,7 @@ function readProperties(pr: Properties, place: number): Status {
         if (pr.hasResponseTopic) return Status.V5_DUPLICATE_PROPERTY;
         pr.hasResponseTopic = true;
         pr.responseTopic = fieldText();
+        st = checkWildcards(fieldStart, fieldEnd); // MQTT-3.3.2-14
         break;
       case 0x09:
         if (pr.hasCorrelationData) return Status.V5_DUPLICATE_PROPERTY;

@@ -353,6 +353,13 @@ describe("MQTT 5.0 wills on CONNECT", () => {
     }
   });
 
+  test("[MQTT-3.3.2-14] a Will Response Topic with a wildcard is refused with 0x82", () => {
+    const h = harness();
+    const [code, closed] = refusal(h, rawConnect(2 + 4, [], [...str("a"), 6, 0x08, ...str("r/+"), ...str("w"), ...str("x")]));
+    expect(code).toBe(0x82);
+    expect(closed).toBe(true);
+  });
+
   test("[SRV5-CON-19] on takeover the old will is sent when its Will Delay is 0", () => {
     const h = harness();
     const w = watcher(h);

@@ -135,9 +135,11 @@ describe("MQTT 5.0 PUBLISH fixed header and fields", () => {
     }
   });
 
-  test("[MQTT-3.3.2-13, MQTT-3.3.2-19, MQTT-1.5.4-1] Response Topic and Content Type must be well-formed UTF-8: DISCONNECT 0x81", () => {
+  test("[MQTT-3.3.2-13, MQTT-3.3.2-14, MQTT-3.3.2-19, MQTT-1.5.4-1] Response Topic and Content Type must be well-formed UTF-8 (DISCONNECT 0x81), and the Response Topic has no wildcards (DISCONNECT 0x82)", () => {
     const cases: Array<[number[], number]> = [
       [[0x08, ...str([0x72, 0xff])], 0x81], // Response Topic, bad UTF-8
+      [[0x08, ...str([0x72, 0x2f, 0x23])], 0x82], // Response Topic "r/#"
+      [[0x08, ...str([0x2b])], 0x82], // Response Topic "+"
       [[0x03, ...str([0xc0, 0xaf])], 0x81], // Content Type, overlong
     ];
     for (const [props, code] of cases) {
