@@ -402,6 +402,35 @@ describe("MQTT 5.0 wills on CONNECT", () => {
 });
 
 describe("MQTT 5.0 CONNACK", () => {
+  test("[SRV5-CON-27, SRV5-ERR-4] CONNECT checks run in a fixed order and the first failure decides: format, authentication method, will support, client id, credentials", () => {
+    const h = harness({ maxClientIdLength: 4, retainAvailable: false });
+    let authenticated = 0;
+    h.broker.policy = {
+      authenticate: () => {
+        authenticated++;
+        return 4;
+      },
+      allow: () => true,
+    };
+    const longId = "toolong";
+    const will = { topic: "w", payload: "x", retain: true };
+    const cases: Array<[string, number]> = [
+      // Receive Maximum 0 (format) beats everything after it.
+      [rawConnect(2, [0x21, 0, 0, 0x15, ...str("X")], str(longId)), 0x82],
+      [p5.connect(longId, { props: { authenticationMethod: "X" }, will, username: "u" }), 0x8c],
+      [p5.connect(longId, { will, username: "u" }), 0x9a],
+      [p5.connect(longId, { username: "u" }), 0x85],
+    ];
+    for (const [hex, want] of cases) {
+      const [code, closed] = refusal(h, hex);
+      expect(code).toBe(want);
+      expect(closed).toBe(true);
+    }
+    expect(authenticated).toBe(0);
+    expect(refusal(h, p5.connect("ok", { username: "u" }))[0]).toBe(0x86);
+    expect(authenticated).toBe(1);
+  });
+
   test("[MQTT-3.2.0-1, MQTT-3.2.0-2, MQTT-3.1.0-2, MQTT-3.1.4-4] CONNACK is the first packet the server sends, and a second CONNECT gets DISCONNECT 0x82, never a second CONNACK", () => {
     const h = harness();
     const c = h.open();
