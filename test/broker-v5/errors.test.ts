@@ -88,7 +88,7 @@ describe("MQTT 5.0 DISCONNECT", () => {
     }
   });
 
-  test("[SRV5-DIS-1, MQTT-3.14.2-1, MQTT-3.14.2-2, SRV5-DIS-3, SRV5-RC-2] a server DISCONNECT is a reason code from the DISCONNECT table, without Session Expiry Interval or Server Reference, never 0x8C", () => {
+  test("[SRV5-DIS-1, MQTT-3.14.2-1, MQTT-3.14.2-2, SRV5-DIS-3, SRV5-RC-2, SRV5-RC-3] a server DISCONNECT is a reason code from the DISCONNECT table, without Session Expiry Interval or Server Reference, never 0x8C, never the client-only 0x04", () => {
     const seen: number[] = [];
     const check = (h: H, c: number): void => {
       const raw = h.take(c);
@@ -97,6 +97,7 @@ describe("MQTT 5.0 DISCONNECT", () => {
       const code = parseInt(raw[0].slice(4), 16);
       expect(DISCONNECT_CODES).toContain(code);
       expect(code).not.toBe(0x8c);
+      expect(code).not.toBe(0x04);
       seen.push(code);
     };
     let h = harness();

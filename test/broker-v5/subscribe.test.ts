@@ -1,6 +1,7 @@
 // MQTT 5.0 SUBSCRIBE, UNSUBSCRIBE and topic matching through the in-memory transport:
 // statements of docs/spec/mqtt-5.0.md §2.8-2.11, §3.7 and §3.8 not covered by mqtt5.test.ts or
 // shared.test.ts. Titles name the ids they check.
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { harness, pkt } from "../broker/harness";
 import { p5, take5, types, v5 } from "./harness5";
@@ -129,7 +130,7 @@ describe("MQTT 5.0 SUBSCRIBE", () => {
     expect((take5(h, c2)[0].props as Rec).subscriptionIds).toEqual([2]);
   });
 
-  test("[SRV5-SUB-12, SRV5-V311-3] subscriptions belong to the session: a session ended by Clean Start 1, or by closing with no Session Expiry, takes them along", () => {
+  test("[SRV5-SUB-12, SRV5-V311-3, MQTT-3.1.4-4] subscriptions belong to the session: a session ended by Clean Start 1, or by closing with no Session Expiry, takes them along", () => {
     const h = harness();
     const c = connected(h, "c", { props: { sessionExpiryInterval: 60 } });
     h.send(c, p5.subscribe(1, [["t", 0]]));
@@ -237,6 +238,45 @@ describe("MQTT 5.0 topic matching", () => {
     expect(matching("a/+/c", topics)).toEqual(["a/b/c", "a//c"]);
     expect(matching("+/+", topics)).toEqual(["a/b", "/a", "a/"]);
     expect(matching("#", topics)).toEqual(topics);
+  });
+
+  test("[SRV5-TOP-4, SRV5-SHR-3] the 3.1.1 matcher table (topics.json) holds for 5.0 clients, and for the same filters behind $share/{name}/", () => {
+    const table = JSON.parse(readFileSync(new URL("../fixtures/topics.json", import.meta.url), "utf8")) as {
+      match: string[][];
+      noMatch: string[][];
+      invalidFilters: string[][];
+    };
+    const delivered = (filter: string, topic: string): boolean => {
+      const h = harness();
+      const s = connected(h, "s");
+      h.send(s, p5.subscribe(1, [[filter, 0]]));
+      expect(take5(h, s), filter).toEqual([{ type: SUBACK, packetId: 1, returnCodes: [0], props: {} }]);
+      const p = connected(h, "p");
+      h.send(p, p5.publish(topic, "x"));
+      const out = take5(h, s);
+      return out.length === 1 && out[0].topic === topic;
+    };
+    // Clients may not publish to $SYS/ (SRV5-IMPL-19): those rows are left to the unit tests.
+    const client = (row: string[]) => !row[1].startsWith("$SYS");
+    const match = table.match.filter(client);
+    const noMatch = table.noMatch.filter(client);
+    expect(match.length).toBeGreaterThan(40);
+    expect(noMatch.length).toBeGreaterThan(30);
+    for (const [filter, topic] of match) {
+      expect(delivered(filter, topic), `${filter} should match ${topic}`).toBe(true);
+      if (!topic.startsWith("$")) expect(delivered("$share/g/" + filter, topic), `$share/g/${filter} should match ${topic}`).toBe(true);
+    }
+    for (const [filter, topic] of noMatch) {
+      expect(delivered(filter, topic), `${filter} should not match ${topic}`).toBe(false);
+      expect(delivered("$share/g/" + filter, topic), `$share/g/${filter} should not match ${topic}`).toBe(false);
+    }
+    const h = harness();
+    const c = connected(h, "c");
+    const bad = table.invalidFilters.map((row) => row[0]).filter((f) => f !== "" && Buffer.byteLength(f) < 60000 && !f.includes("\u0000"));
+    h.send(c, p5.subscribe(1, bad.map((f) => [f, 0] as [string, number])));
+    const out = take5(h, c);
+    expect(out).toHaveLength(1);
+    expect(out[0].returnCodes).toEqual(bad.map(() => 0x8f));
   });
 
   test("[MQTT-4.7.1-1, SRV5-SUB-11] # not alone at the end of its level gets 0x8F for that filter; the rest of the SUBSCRIBE is served", () => {
