@@ -164,6 +164,7 @@ function readPropertyList(pr: Properties, place: number, stop: number): Status {
         if (pr.hasResponseTopic) return Status.V5_DUPLICATE_PROPERTY;
         pr.hasResponseTopic = true;
         pr.responseTopic = fieldText();
+        st = checkWildcards(fieldStart, fieldEnd); // MQTT-3.3.2-14
         break;
       case 0x09:
         if (pr.hasCorrelationData) return Status.V5_DUPLICATE_PROPERTY;
