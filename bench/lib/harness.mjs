@@ -193,12 +193,17 @@ export function supports(scn, brokerName) {
   return !scn.mqtt5 || BROKERS[brokerName]?.mqtt5 === true;
 }
 
-/** The generator's self-test against null brokers (its ceiling; not a broker comparison). */
+/**
+ * The generator's self-test against null brokers (its ceiling; not a broker comparison). The
+ * `mqtt5` ones (5.0 clients, PUBLISHes with the property block) run when a 5.0 scenario does.
+ */
 export function selftests(quick) {
   const win = quick ? { warmupMs: 200, durationMs: 600 } : { warmupMs: 500, durationMs: 2000 };
   return {
     send: { broker: "null-sink", fn: "selfSend", params: { publishers: 8, maxBatch: 64, payload: 32, ...win } },
     receive: { broker: "null-firehose", fn: "selfReceive", params: { ...win } },
+    send5: { broker: "null-sink", fn: "selfSend", mqtt5: true, params: { version: 5, publishers: 8, maxBatch: 64, payload: 32, ...win } },
+    receive5: { broker: "null-firehose", fn: "selfReceive", mqtt5: true, params: { version: 5, ...win } },
   };
 }
 

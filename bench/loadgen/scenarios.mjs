@@ -535,8 +535,9 @@ async function heap(p, ctx) {
 
 /** Publishers into a sink that only answers CONNACK and discards: the generator's send rate. */
 async function selfSend(p, ctx) {
-  const pubs = await openMany(p.publishers, p.publishers, (i) => client(ctx, `ss-pub-${i}`));
-  const streams = pubs.map((c, i) => new Stream(c, [`bench/fanin/x/${String(i).padStart(2, "0")}`], 0, p.payload, i, p.maxBatch));
+  const version = versionOf(p);
+  const pubs = await openMany(p.publishers, p.publishers, (i) => client(ctx, `ss-pub-${i}`, { version }));
+  const streams = pubs.map((c, i) => new Stream(c, [`bench/fanin/x/${String(i).padStart(2, "0")}`], 0, p.payload, i, p.maxBatch, version));
   // No receiver: the window is the socket's own backpressure.
   const pump = new Pump(streams, Infinity, p.maxBatch);
   for (const c of pubs) c.onData = () => pump.schedule();
@@ -557,7 +558,7 @@ async function selfSend(p, ctx) {
 
 /** One subscriber fed by a firehose that sends pre-encoded PUBLISHes: the generator's receive rate. */
 async function selfReceive(p, ctx) {
-  const sub = client(ctx, `sr-sub`);
+  const sub = client(ctx, `sr-sub`, { version: versionOf(p) });
   await sub.open();
   await sub.subscribe(["#"], 0);
   let seen = 0;
