@@ -109,7 +109,8 @@ export const BROKERS = {
     node: false,
     once: true,
     // select()-based: at most ~1000 sockets, so only the scenarios with few connections.
-    scenarios: ["fanin", "fanout", "qos1", "qos2", "connect", "retained"],
+    scenarios: ["fanin", "fanout", "qos1", "qos2", "connect", "retained", "fanin5", "qos15"],
+    mqtt5: true, // the host profile
     available: () => existsSync(join(ROOT, "dist", "lua", "midge.lua")) && luaBin() !== null,
     command(dir) {
       const conf = join(dir, "midge.conf");
