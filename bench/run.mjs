@@ -459,7 +459,9 @@ async function main() {
     versions: ver,
     machine: { loadavgAtStart: loadavg(), busyBeforeStart: busyBefore },
     options: { quick: o.quick, repeat, scenarios: names, brokers },
-    scenarios: Object.fromEntries(names.map((n) => [n, { title: all[n].title, params: all[n].params, metrics: all[n].metrics }])),
+    scenarios: Object.fromEntries(
+      names.map((n) => [n, { title: all[n].title, params: all[n].params, metrics: all[n].metrics, ...(all[n].mqtt5 ? { mqtt5: true, v311: all[n].v311 } : {}) }]),
+    ),
     selftest: self,
     medians,
     ratios,
