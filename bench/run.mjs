@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { BROKERS, ROOT, brokerVersion } from "./brokers/index.mjs";
-import { otherLoad, runOne, scenarios, selftests, sum } from "./lib/harness.mjs";
+import { otherLoad, runOne, scenarios, selftests, sum, supports } from "./lib/harness.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // Reporting.
@@ -134,7 +134,8 @@ function parseArgs(argv) {
 const USAGE = `usage: node bench/run.mjs [--quick] [--scenarios a,b] [--brokers a,b] [--repeat N]
                          [--json FILE] [--profile DIR] [--no-selftest] [--budget SECONDS]
                          [--set scenario.param=value] [--alt CHECKOUT|BUNDLE]
-  scenarios: fanin, fanout, qos1, qos2, connect, idle, retained, wildcard, heap (default: all)
+  scenarios: fanin, fanout, qos1, qos2, connect, idle, retained, wildcard, heap,
+             fanin5, qos15 (fan-in and QoS 1 with MQTT 5.0 clients) (default: all)
   brokers:   midge, aedes, mosquitto (compared); lua (information, when dist/lua exists);
              midge-alt (another Midge build, with --alt or MIDGE_BENCH_ALT)
   --alt      another Midge build to run next to this one (a checkout with dist/node/midge.js,
@@ -209,11 +210,13 @@ async function main() {
   // Self-test first: the generator's ceiling against brokers that do nothing.
   const self = {};
   if (o.selftest) {
+    const v5Run = names.some((n) => all[n].mqtt5);
     for (const [name, st] of Object.entries(selftests(o.quick))) {
+      if (st.mqtt5 && !v5Run) continue;
       try {
         const r = await runOne({ fn: st.fn, params: st.params, compute: (rs) => ({ rate: sum(rs, "rate") }) }, st.broker, opts);
         self[name] = { rate: r.metrics.rate, cpu: r.cpu };
-        console.log(`self-test ${name.padEnd(7)} ${fmt(r.metrics.rate)} msg/s  (generator CPU ${fmt(r.cpu?.gen)}%)`);
+        console.log(`self-test ${name.padEnd(8)} ${fmt(r.metrics.rate)} msg/s  (generator CPU ${fmt(r.cpu?.gen)}%)`);
       } catch (e) {
         self[name] = { error: String(e.message ?? e) };
         console.log(`self-test ${name}: ${e.message}`);
@@ -229,6 +232,7 @@ async function main() {
         const def = BROKERS[b];
         if (scn.nodeOnly && !def.node) continue;
         if (def.scenarios && !def.scenarios.includes(sname)) continue;
+        if (!supports(scn, b)) continue; // MQTT 5.0 rows: "n/a" for a broker without it
         if ((def.once || scn.once) && rep > 1) continue;
         if (Date.now() - started > budgetMs) {
           outOfTime = true;
@@ -290,26 +294,32 @@ async function main() {
   if (hasAlt) header.push("Midge/alt");
   const rows = [header];
   const ratios = {};
+  // A broker without the scenario's protocol (aedes and MQTT 5.0): "n/a", not a missing value.
+  const na = (sname, b) => !supports(all[sname], b);
+  const ratioCell = (sname, b, r) => (na(sname, b) ? "n/a" : r === null ? "–" : r.toFixed(2));
   for (const sname of names) {
     ratios[sname] = {};
     for (const m of all[sname].metrics) {
       const med = medians[sname][m.key];
       if (m.separateOnly || [...cols, ...info].every((b) => med[b] === null || med[b] === undefined)) continue;
       const row = [m.label + (m.better === "lower" ? " ↓" : " ↑")];
-      for (const b of [...cols, ...info]) row.push(fmt(med[b], m.digits));
+      for (const b of [...cols, ...info]) row.push(na(sname, b) ? "n/a" : fmt(med[b], m.digits));
       const ra = hasAedes ? ratio(med.midge, med.aedes) : null;
       const rm = hasMosq ? ratio(med.midge, med.mosquitto) : null;
       const rt = hasAlt ? ratio(med.midge, med["midge-alt"]) : null;
       ratios[sname][m.key] = { aedes: ra, mosquitto: rm, ...(hasAlt ? { alt: rt } : {}) };
-      if (hasAedes) row.push(ra === null ? "–" : ra.toFixed(2));
-      if (hasMosq) row.push(rm === null ? "–" : rm.toFixed(2));
-      if (hasAlt) row.push(rt === null ? "–" : rt.toFixed(2));
+      if (hasAedes) row.push(ratioCell(sname, "aedes", ra));
+      if (hasMosq) row.push(ratioCell(sname, "mosquitto", rm));
+      if (hasAlt) row.push(ratioCell(sname, "midge-alt", rt));
       rows.push(row);
     }
   }
   console.log("\n" + table(rows));
   console.log("↑ higher is better, ↓ lower is better; ratios are Midge's value divided by the other broker's.");
   if (info.length) console.log(`¹ information only, not part of the comparison${info.some((b) => BROKERS[b].once) ? " (one run)" : ""}.`);
+  if (names.some((n) => all[n].mqtt5) && [...cols, ...info].some((b) => !BROKERS[b].mqtt5)) {
+    console.log("n/a: the broker has no MQTT 5.0 (not run, not a failure).");
+  }
 
   // Brokers measured with their own (scaled-down) parameters: one table each.
   for (const b of separate) {
@@ -330,7 +340,14 @@ async function main() {
   const cpuRows = [["CPU % of one core: broker / generator / other processes", ...cols.concat(info).map((b) => BROKERS[b].label)]];
   for (const sname of names) {
     if (!Object.keys(cpuMedians[sname]).length) continue;
-    cpuRows.push([sname, ...cols.concat(info).map((b) => (cpuMedians[sname][b] ? `${fmt(cpuMedians[sname][b].broker, 0)} / ${fmt(cpuMedians[sname][b].gen, 0)} / ${fmt(cpuMedians[sname][b].other, 0)}` : "–"))]);
+    cpuRows.push([
+      sname,
+      ...cols
+        .concat(info)
+        .map((b) =>
+          na(sname, b) ? "n/a" : cpuMedians[sname][b] ? `${fmt(cpuMedians[sname][b].broker, 0)} / ${fmt(cpuMedians[sname][b].gen, 0)} / ${fmt(cpuMedians[sname][b].other, 0)}` : "–",
+        ),
+    ]);
   }
   console.log("\n" + table(cpuRows));
   // Broker CPU per message: robust to a busy machine, where rates are not.
@@ -345,13 +362,53 @@ async function main() {
     }
     const rt = hasAlt ? ratio(efficiency[sname].midge, efficiency[sname]["midge-alt"]) : null;
     const altCell = hasAlt ? [rt === null ? "–" : rt.toFixed(2)] : [];
-    if (Object.values(efficiency[sname]).some((v) => v !== null)) effRows.push([sname, ...cols.concat(info).map((b) => fmt(efficiency[sname][b], 2)), ...altCell]);
+    if (Object.values(efficiency[sname]).some((v) => v !== null)) {
+      effRows.push([sname, ...cols.concat(info).map((b) => (na(sname, b) ? "n/a" : fmt(efficiency[sname][b], 2))), ...altCell]);
+    }
   }
   if (effRows.length > 1) console.log("\n" + table(effRows));
+
+  // The cost of MQTT 5.0 (properties): each 5.0 scenario against its 3.1.1 twin, the same
+  // broker in the same run, as the ratio 5.0 / 3.1.1 (rates, latencies, broker CPU per message).
+  const v5vs311 = {};
+  const v5Brokers = cols.concat(info).filter((b) => BROKERS[b].mqtt5);
+  const v5Rows = [["MQTT 5.0 / 3.1.1, same broker, this run", ...v5Brokers.map((b) => BROKERS[b].label)]];
+  for (const sname of names) {
+    const twin = all[sname].v311;
+    if (!twin) continue;
+    if (!names.includes(twin)) {
+      console.log(`\n(${sname}: run ${twin} too for the ratio MQTT 5.0 / 3.1.1)`);
+      continue;
+    }
+    v5vs311[sname] = { v311: twin };
+    for (const m of all[sname].metrics) {
+      const per = {};
+      for (const b of v5Brokers) per[b] = ratio(medians[sname][m.key][b], medians[twin][m.key]?.[b] ?? null);
+      v5vs311[sname][m.key] = per;
+      if (v5Brokers.some((b) => per[b] !== null)) {
+        v5Rows.push([`${sname} / ${twin}: ${m.key === "rate" ? "rate" : `latency ${m.key}`} ${m.better === "lower" ? "↓" : "↑"}`, ...v5Brokers.map((b) => (per[b] === null ? "–" : per[b].toFixed(2)))]);
+      }
+    }
+    if (efficiency[sname] && efficiency[twin]) {
+      const per = {};
+      for (const b of v5Brokers) per[b] = ratio(efficiency[sname][b] ?? null, efficiency[twin][b] ?? null);
+      v5vs311[sname].cpuPerMessage = per;
+      if (v5Brokers.some((b) => per[b] !== null)) {
+        v5Rows.push([`${sname} / ${twin}: broker CPU per message ↓`, ...v5Brokers.map((b) => (per[b] === null ? "–" : per[b].toFixed(2)))]);
+      }
+    }
+  }
+  if (v5Rows.length > 1) {
+    console.log("\n" + table(v5Rows));
+    console.log("The 5.0 value divided by the 3.1.1 one (every 5.0 PUBLISH carries a 33-byte property block); below 1 for a rate, above 1 for latency or CPU, is the cost of 5.0.");
+  }
   if (self.send?.rate || self.receive?.rate) {
     console.log(
       `Generator ceiling against null brokers: sends ${fmt(self.send?.rate)} msg/s (8 publishers), receives ${fmt(self.receive?.rate)} msg/s (1 subscriber).`,
     );
+  }
+  if (self.send5?.rate || self.receive5?.rate) {
+    console.log(`With MQTT 5.0 clients (property block on every PUBLISH): sends ${fmt(self.send5?.rate)} msg/s, receives ${fmt(self.receive5?.rate)} msg/s.`);
   }
 
   // Targets (Node target against the others, this run).
@@ -402,12 +459,15 @@ async function main() {
     versions: ver,
     machine: { loadavgAtStart: loadavg(), busyBeforeStart: busyBefore },
     options: { quick: o.quick, repeat, scenarios: names, brokers },
-    scenarios: Object.fromEntries(names.map((n) => [n, { title: all[n].title, params: all[n].params, metrics: all[n].metrics }])),
+    scenarios: Object.fromEntries(
+      names.map((n) => [n, { title: all[n].title, params: all[n].params, metrics: all[n].metrics, ...(all[n].mqtt5 ? { mqtt5: true, v311: all[n].v311 } : {}) }]),
+    ),
     selftest: self,
     medians,
     ratios,
     cpu: cpuMedians,
     brokerCpuMicrosPerMessage: efficiency,
+    v5vs311,
     targets,
     runs,
     table: table(rows),

@@ -40,13 +40,15 @@ function luaBin() {
 /**
  * The brokers the benchmark knows. `compare: true` ones are in every run and in the ratios;
  * the others are information, run only when `available()` and only for the scenarios they
- * list. Each `command(dir, port)` returns [executable, args, readyPattern].
+ * list. `mqtt5: true` ones serve MQTT 5.0 clients and run the 5.0 scenarios (the others show
+ * "n/a" there). Each `command(dir, port)` returns [executable, args, readyPattern].
  */
 export const BROKERS = {
   midge: {
     label: "Midge (Node)",
     compare: true,
     node: true,
+    mqtt5: true,
     ipc: true,
     available: () => existsSync(join(ROOT, "bin", "midge.js")),
     command(dir, _port, opts) {
@@ -64,6 +66,7 @@ export const BROKERS = {
     label: "aedes",
     compare: true,
     node: true,
+    mqtt5: false, // aedes 1.x speaks MQTT 3.1 and 3.1.1 only
     ipc: true,
     available: () => existsSync(join(ROOT, "node_modules", "aedes", "package.json")),
     command(_dir, _port, opts) {
@@ -76,6 +79,7 @@ export const BROKERS = {
     label: "mosquitto",
     compare: true,
     node: false,
+    mqtt5: true,
     needsPort: true,
     available: () => existsSync(mosquittoBin()) || existsSync("/usr/bin/mosquitto"),
     command(dir, port) {
@@ -105,7 +109,8 @@ export const BROKERS = {
     node: false,
     once: true,
     // select()-based: at most ~1000 sockets, so only the scenarios with few connections.
-    scenarios: ["fanin", "fanout", "qos1", "qos2", "connect", "retained"],
+    scenarios: ["fanin", "fanout", "qos1", "qos2", "connect", "retained", "fanin5", "qos15"],
+    mqtt5: true, // the host profile
     available: () => existsSync(join(ROOT, "dist", "lua", "midge.lua")) && luaBin() !== null,
     command(dir) {
       const conf = join(dir, "midge.conf");
@@ -158,6 +163,7 @@ BROKERS["midge-alt"] = {
   label: "Midge (alt build)",
   compare: false,
   node: true,
+  mqtt5: true, // a build from before MQTT 5.0 refuses the 5.0 rows (CONNACK 1): an error there
   ipc: true,
   available: () => !!process.env.MIDGE_BENCH_ALT && existsSync(process.env.MIDGE_BENCH_ALT),
   command(dir, port, opts) {

@@ -12,6 +12,8 @@ export interface Scenario {
   metrics?: MetricDef[];
   workers?: number;
   nodeOnly?: boolean;
+  mqtt5?: boolean;
+  v311?: string;
   checkpoints?: boolean;
   compute(results: Record<string, unknown>[], mem: Record<string, Record<string, number>>): Record<string, number>;
   check?(results: Record<string, unknown>[]): true | string;
@@ -25,7 +27,8 @@ export interface RunResult {
 }
 export declare const CLK_TCK: number;
 export declare function scenarios(quick: boolean): Record<string, Scenario>;
-export declare function selftests(quick: boolean): Record<string, { broker: string; fn: string; params: Record<string, number> }>;
+export declare function selftests(quick: boolean): Record<string, { broker: string; fn: string; mqtt5?: boolean; params: Record<string, number> }>;
 export declare function runOne(scn: Scenario, brokerName: string, opts: { profile?: string | null; runTimeoutMs: number }): Promise<RunResult>;
+export declare function supports(scn: Scenario, brokerName: string): boolean;
 export declare function otherLoad(ms: number): Promise<number | null>;
 export declare function sum(results: Record<string, unknown>[], key: string): number;

@@ -155,15 +155,55 @@ function scenarioTable(quick) {
         messages: rs[0].messages,
       }),
     },
+    // MQTT 5.0 clients: the fan-in and QoS 1 scenarios above with level 5 CONNECTs and a
+    // property block on every PUBLISH (lib/mqtt.mjs V5_PUBLISH_PROPERTIES: Content Type and a
+    // User Property, 33 bytes), which the broker passes on to the subscriber. Only brokers
+    // with `mqtt5` in brokers/index.mjs run them (aedes has no MQTT 5: "n/a"). `v311` names
+    // the 3.1.1 twin, for the ratio 5.0 / 3.1.1 of the same broker in the same run.
+    fanin5: {
+      title: "QoS 0 fan-in, 8 publishers → 1 subscriber, MQTT 5.0 clients",
+      fn: "fanin",
+      mqtt5: true,
+      v311: "fanin",
+      params: { version: 5, publishers: 8, window: 256, maxBatch: 64, payload: 32, ...win },
+      metrics: [{ key: "rate", label: "MQTT 5.0: QoS 0 fan-in 8→1 (msg/s)", better: "higher" }],
+      compute: (rs) => ({ rate: sum(rs, "rate"), lost: sum(rs, "lost") }),
+      check: (rs) => rs.every((r) => r.lost === 0 && r.rejected === 0 && r.malformed === 0) || "messages lost, refused or malformed",
+    },
+    qos15: {
+      title: "QoS 1 streams, 4 pairs, window 16, MQTT 5.0 clients",
+      fn: "qosStream",
+      mqtt5: true,
+      v311: "qos1",
+      params: { version: 5, qos: 1, pairs: 4, window: 16, maxBatch: 16, payload: 32, ...win },
+      metrics: [
+        { key: "rate", label: "MQTT 5.0: QoS 1 stream (msg/s)", better: "higher" },
+        { key: "p50", label: "MQTT 5.0: QoS 1 latency p50 (ms)", better: "lower", digits: 2 },
+        { key: "p99", label: "MQTT 5.0: QoS 1 latency p99 (ms)", better: "lower", digits: 2 },
+      ],
+      compute: (rs) => ({ rate: sum(rs, "rate"), lost: sum(rs, "lost"), ...latencyMetrics(rs) }),
+      check: (rs) =>
+        rs.every((r) => r.lost === 0 && r.unacked === 0 && r.rejected === 0 && r.malformed === 0) || "messages lost, unacknowledged, refused or malformed",
+    },
   };
 }
 
-/** The generator's self-test against null brokers (its ceiling; not a broker comparison). */
+/** Whether a broker runs a scenario's protocol: MQTT 5.0 scenarios need `mqtt5` (else "n/a"). */
+export function supports(scn, brokerName) {
+  return !scn.mqtt5 || BROKERS[brokerName]?.mqtt5 === true;
+}
+
+/**
+ * The generator's self-test against null brokers (its ceiling; not a broker comparison). The
+ * `mqtt5` ones (5.0 clients, PUBLISHes with the property block) run when a 5.0 scenario does.
+ */
 export function selftests(quick) {
   const win = quick ? { warmupMs: 200, durationMs: 600 } : { warmupMs: 500, durationMs: 2000 };
   return {
     send: { broker: "null-sink", fn: "selfSend", params: { publishers: 8, maxBatch: 64, payload: 32, ...win } },
     receive: { broker: "null-firehose", fn: "selfReceive", params: { ...win } },
+    send5: { broker: "null-sink", fn: "selfSend", mqtt5: true, params: { version: 5, publishers: 8, maxBatch: 64, payload: 32, ...win } },
+    receive5: { broker: "null-firehose", fn: "selfReceive", mqtt5: true, params: { version: 5, ...win } },
   };
 }
 

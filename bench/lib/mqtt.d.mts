@@ -10,8 +10,13 @@ export declare const SUBSCRIBE: number;
 export declare const SUBACK: number;
 export declare function lengthSize(n: number): number;
 export declare function writeLength(buf: Buffer, at: number, n: number): number;
-export declare function encodeConnect(clientId: string, opts?: { clean?: boolean; keepAlive?: number }): Buffer;
-export declare function encodeSubscribe(packetId: number, filters: string[], qos: number): Buffer;
+export type Property = [number, string | number | [string, string]];
+export declare const V5_PUBLISH_PROPERTIES: Property[];
+export declare function varIntSize(n: number): number;
+export declare function encodeProperties(list?: Property[]): Buffer;
+export declare function skipProperties(buf: Buffer, at: number, end: number): number;
+export declare function encodeConnect(clientId: string, opts?: { clean?: boolean; keepAlive?: number; version?: number; properties?: Property[] }): Buffer;
+export declare function encodeSubscribe(packetId: number, filters: string[], qos: number, opts?: { version?: number; options?: number }): Buffer;
 export declare function encodeAck(type: number, packetId: number): Buffer;
 export declare function writeAck(buf: Buffer, at: number, type: number, packetId: number): number;
 export declare function publishTemplate(
@@ -19,6 +24,7 @@ export declare function publishTemplate(
   payloadSize: number,
   qos: number,
   retain?: boolean,
+  opts?: { version?: number; properties?: Property[] },
 ): { bytes: Buffer; idAt: number; payloadAt: number; payloadSize: number };
 export declare class PacketReader {
   constructor(onPacket: (type: number, flags: number, buf: Buffer, start: number, end: number) => void);

@@ -1,5 +1,7 @@
 // One raw MQTT client of the load generator: a node:net socket, pre-encoded packets out, a
 // streaming reader in that decodes just enough to count PUBLISHes and acknowledgements.
+// MQTT 3.1.1, or 5.0 with `version: 5` (PUBLISH property blocks skipped to find the payload;
+// acks and SUBACK codes of 0x80 and above counted as refusals).
 import { connect as netConnect } from "node:net";
 import {
   CONNACK,
@@ -13,6 +15,7 @@ import {
   SUBACK,
   encodeConnect,
   encodeSubscribe,
+  skipProperties,
   writeAck,
 } from "../lib/mqtt.mjs";
 
@@ -31,7 +34,7 @@ function readBuffer() {
 
 export class Client {
   /**
-   * @param {object} o host, port, clientId, keepAlive, clean, localAddress
+   * @param {object} o host, port, clientId, keepAlive, clean, localAddress, version (4 or 5)
    * Handlers (set by the scenario):
    *   onPublish(qos, packetId, buf, payloadStart, end, flags)
    *   onAck(type, packetId)        PUBACK / PUBCOMP (publisher side, end of a flow)
@@ -45,6 +48,11 @@ export class Client {
     this.blocked = false;
     this.closed = false;
     this.received = 0;
+    this.v5 = o.version === 5;
+    /** 5.0: PUBACK/PUBREC/PUBCOMP with a reason code of 0x80 or more (the message was refused). */
+    this.rejected = 0;
+    /** 5.0: PUBLISHes whose property block could not be read (not counted as received). */
+    this.malformed = 0;
     /** performance.now() at the start of the chunk being decoded (latency stamps). */
     this.now = 0;
     /** Acks to send for what the current chunk brought (PUBACK, PUBREC, PUBREL, PUBCOMP). */
@@ -96,7 +104,7 @@ export class Client {
         this.closed = true;
         if (this._pending) this._pending.reject(new Error(`connection closed (${this.o.clientId})`));
       });
-      s.write(encodeConnect(this.o.clientId, { clean: this.o.clean !== false, keepAlive: this.o.keepAlive ?? 60 }));
+      s.write(encodeConnect(this.o.clientId, { clean: this.o.clean !== false, keepAlive: this.o.keepAlive ?? 60, version: this.v5 ? 5 : 4 }));
     });
   }
 
@@ -106,12 +114,12 @@ export class Client {
       this._pending = {
         type: SUBACK,
         resolve: (codes) => {
-          if (codes.some((c) => c === 0x80)) reject(new Error(`subscription refused: ${filters.join(" ")}`));
+          if (codes.some((c) => c >= 0x80)) reject(new Error(`subscription refused: ${filters.join(" ")}`));
           else resolve();
         },
         reject,
       };
-      this.socket.write(encodeSubscribe(packetId, filters, qos));
+      this.socket.write(encodeSubscribe(packetId, filters, qos, { version: this.v5 ? 5 : 4 }));
     });
   }
 
@@ -174,16 +182,27 @@ export class Client {
           at += 2;
           this._ack(qos === 1 ? PUBACK : PUBREC, id);
         }
+        if (this.v5) {
+          at = skipProperties(buf, at, end);
+          if (at < 0) {
+            this.malformed++;
+            return;
+          }
+        }
         this.received++;
         if (this.onPublish) this.onPublish(qos, id, buf, at, end, flags);
         return;
       }
       case PUBACK:
       case PUBCOMP:
+        // 5.0: a reason code may follow the packet id (then maybe properties).
+        if (end - start > 2 && buf[start + 2] >= 0x80) this.rejected++;
         if (this.onAck) this.onAck(type, (buf[start] << 8) | buf[start + 1]);
         return;
       case PUBREC:
-        this._ack(PUBREL, (buf[start] << 8) | buf[start + 1]);
+        // 5.0: a PUBREC with a reason code of 0x80 or more ends the flow (no PUBREL).
+        if (end - start > 2 && buf[start + 2] >= 0x80) this.rejected++;
+        else this._ack(PUBREL, (buf[start] << 8) | buf[start + 1]);
         return;
       case PUBREL:
         this._ack(PUBCOMP, (buf[start] << 8) | buf[start + 1]);
@@ -201,7 +220,9 @@ export class Client {
         if (p && p.type === SUBACK) {
           this._pending = null;
           const codes = [];
-          for (let i = start + 2; i < end; i++) codes.push(buf[i]);
+          const first = this.v5 ? skipProperties(buf, start + 2, end) : start + 2;
+          if (first < 0) codes.push(0x80);
+          else for (let i = first; i < end; i++) codes.push(buf[i]);
           p.resolve(codes);
         }
         return;

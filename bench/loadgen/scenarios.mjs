@@ -33,13 +33,13 @@ class Samples {
  * the packet id, a timestamp, the stream id and the sequence number.
  */
 class Stream {
-  constructor(client, topics, qos, payloadSize, streamId, maxBatch) {
+  constructor(client, topics, qos, payloadSize, streamId, maxBatch, version = 4) {
     this.client = client;
     this.streamId = streamId;
     this.qos = qos;
     this.sent = 0;
     this.acked = 0;
-    this.tpls = topics.map((t) => publishTemplate(t, payloadSize, qos));
+    this.tpls = topics.map((t) => publishTemplate(t, payloadSize, qos, false, { version }));
     const len = this.tpls[0].bytes.length;
     for (const t of this.tpls) if (t.bytes.length !== len) throw new Error("stream topics must have the same byte length");
     this.len = len;
@@ -157,6 +157,20 @@ function client(ctx, id, extra = {}) {
   return new Client({ host: ctx.host, port: ctx.port, clientId: id, keepAlive: 60, ...extra });
 }
 
+/** The MQTT version of a scenario's clients: params.version 5 for the 5.0 rows, else 3.1.1. */
+const versionOf = (p) => (p.version === 5 ? 5 : 4);
+
+/** 5.0 refusals and unreadable PUBLISHes over some clients (0 with 3.1.1). */
+function refusals(clients) {
+  let rejected = 0;
+  let malformed = 0;
+  for (const c of clients) {
+    rejected += c.rejected;
+    malformed += c.malformed;
+  }
+  return { rejected, malformed };
+}
+
 /** Warm-up, then a measured window; returns rate (deliveries/s) and what was lost. */
 async function measureWindow(ctx, pump, deliveries, expected, samples, p, marked = true) {
   pump.start();
@@ -189,15 +203,16 @@ async function closeAll(clients) {
   await Promise.all(clients.map((c) => c.close(1000)));
 }
 
-/** QoS 0 fan-in: `publishers` publishers, one subscriber on a `+` filter. */
+/** QoS 0 fan-in: `publishers` publishers, one subscriber on a `+` filter (3.1.1, or 5.0 with version 5). */
 async function fanin(p, ctx) {
   const tag = `${ctx.runId}`;
-  const sub = client(ctx, `fi-sub-${tag}`);
+  const version = versionOf(p);
+  const sub = client(ctx, `fi-sub-${tag}`, { version });
   await sub.open();
   await sub.subscribe([`bench/fanin/${tag}/+`], 0);
   const recv = new Array(p.publishers).fill(0);
-  const pubs = await openMany(p.publishers, p.publishers, (i) => client(ctx, `fi-pub-${tag}-${i}`));
-  const streams = pubs.map((c, i) => new Stream(c, [`bench/fanin/${tag}/${String(i).padStart(2, "0")}`], 0, p.payload, i, p.maxBatch));
+  const pubs = await openMany(p.publishers, p.publishers, (i) => client(ctx, `fi-pub-${tag}-${i}`, { version }));
+  const streams = pubs.map((c, i) => new Stream(c, [`bench/fanin/${tag}/${String(i).padStart(2, "0")}`], 0, p.payload, i, p.maxBatch, version));
   for (let i = 0; i < streams.length; i++) streams[i].completed = () => recv[i];
   const pump = new Pump(streams, p.window, p.maxBatch);
   sub.onPublish = (qos, id, buf, at) => {
@@ -206,6 +221,7 @@ async function fanin(p, ctx) {
   sub.onData = () => pump.schedule();
   for (const c of pubs) c.onData = () => pump.schedule();
   const r = await measureWindow(ctx, pump, () => sub.received, () => pump.sentTotal(), null, p);
+  Object.assign(r, refusals([...pubs, sub]));
   await closeAll([...pubs, sub]);
   return r;
 }
@@ -236,14 +252,18 @@ async function fanout(p, ctx) {
   return r;
 }
 
-/** QoS 1 or 2: `pairs` publisher/subscriber pairs, each a stream with a window of `window`. */
+/**
+ * QoS 1 or 2: `pairs` publisher/subscriber pairs, each a stream with a window of `window`
+ * (3.1.1, or 5.0 with version 5).
+ */
 async function qosStream(p, ctx) {
   const tag = `${ctx.runId}`;
   const q = p.qos;
+  const version = versionOf(p);
   const samples = new Samples(2000000);
-  const subs = await openMany(p.pairs, p.pairs, (i) => client(ctx, `q${q}-sub-${tag}-${i}`), (c, i) => c.subscribe([`bench/q${q}/${tag}/${i}`], q));
-  const pubs = await openMany(p.pairs, p.pairs, (i) => client(ctx, `q${q}-pub-${tag}-${i}`));
-  const streams = pubs.map((c, i) => new Stream(c, [`bench/q${q}/${tag}/${i}`], q, p.payload, i, p.maxBatch));
+  const subs = await openMany(p.pairs, p.pairs, (i) => client(ctx, `q${q}-sub-${tag}-${i}`, { version }), (c, i) => c.subscribe([`bench/q${q}/${tag}/${i}`], q));
+  const pubs = await openMany(p.pairs, p.pairs, (i) => client(ctx, `q${q}-pub-${tag}-${i}`, { version }));
+  const streams = pubs.map((c, i) => new Stream(c, [`bench/q${q}/${tag}/${i}`], q, p.payload, i, p.maxBatch, version));
   const pump = new Pump(streams, p.window, p.maxBatch);
   for (let i = 0; i < streams.length; i++) {
     const s = streams[i];
@@ -264,6 +284,7 @@ async function qosStream(p, ctx) {
   let acked = 0;
   for (const s of streams) acked += s.acked;
   r.unacked = pump.sentTotal() - acked;
+  Object.assign(r, refusals([...pubs, ...subs]));
   r.latency = latencyOf(samples);
   await closeAll([...pubs, ...subs]);
   return r;
@@ -514,8 +535,9 @@ async function heap(p, ctx) {
 
 /** Publishers into a sink that only answers CONNACK and discards: the generator's send rate. */
 async function selfSend(p, ctx) {
-  const pubs = await openMany(p.publishers, p.publishers, (i) => client(ctx, `ss-pub-${i}`));
-  const streams = pubs.map((c, i) => new Stream(c, [`bench/fanin/x/${String(i).padStart(2, "0")}`], 0, p.payload, i, p.maxBatch));
+  const version = versionOf(p);
+  const pubs = await openMany(p.publishers, p.publishers, (i) => client(ctx, `ss-pub-${i}`, { version }));
+  const streams = pubs.map((c, i) => new Stream(c, [`bench/fanin/x/${String(i).padStart(2, "0")}`], 0, p.payload, i, p.maxBatch, version));
   // No receiver: the window is the socket's own backpressure.
   const pump = new Pump(streams, Infinity, p.maxBatch);
   for (const c of pubs) c.onData = () => pump.schedule();
@@ -536,7 +558,7 @@ async function selfSend(p, ctx) {
 
 /** One subscriber fed by a firehose that sends pre-encoded PUBLISHes: the generator's receive rate. */
 async function selfReceive(p, ctx) {
-  const sub = client(ctx, `sr-sub`);
+  const sub = client(ctx, `sr-sub`, { version: versionOf(p) });
   await sub.open();
   await sub.subscribe(["#"], 0);
   let seen = 0;
