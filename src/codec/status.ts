@@ -206,6 +206,7 @@ export function reasonCodeV5(st: number): number {
     case Status.ZERO_PACKET_ID: // SRV5-ENC-11
     case Status.NO_FILTERS: // MQTT-3.8.3-2, MQTT-3.10.3-2
     case Status.WILDCARD_IN_TOPIC: // MQTT-3.3.2-2
+    case Status.EMPTY_TOPIC: // a 5.0 will topic (SRV5-CON-23)
     case Status.V5_DUPLICATE_PROPERTY:
     case Status.V5_BAD_PROPERTY_VALUE:
     case Status.V5_SUBSCRIPTION_ID_IN_PUBLISH:
