@@ -234,7 +234,7 @@ export function onLocalMessage(set: Bridges, topic: string, topicBytes: Bytes, p
       qos: q,
     };
     if (MIDGE_FEATURES.mqtt5 && isV5Bridge(br)) {
-      m.props = b.msgProps; // fresh bytes per message (encodeMessageProperties), never reused
+      m.props = bytesLength(b.msgProps) > 0 ? bytesCopy(b.msgProps, 0, bytesLength(b.msgProps)) : b.msgProps; // may be a view of the receive buffer
       m.expiresAt = b.msgExpiresAt;
     }
     if (br.state === LinkState.CONNECTED && flowsCanSend(br, br.window)) {

@@ -19,11 +19,15 @@ export function isV5(c: Conn): boolean {
 
 /**
  * Notes the pass-through properties and the expiry of a PUBLISH for the message being
- * published (b.msgProps, b.msgExpiresAt), read by publish.ts when it keeps a copy. A Message
+ * published (b.msgProps, b.msgExpiresAt: valid while it is routed; keepMessageProps copies
+ * them into a message that is kept), read by publish.ts when it keeps a copy. A Message
  * Expiry Interval of 0 is taken as none, as mosquitto does.
  */
 export function messagePropsFromPublish(b: Broker, p: Packet): void {
-  b.msgProps = encodeMessageProperties(p.props);
+  // Without a Topic Alias, an expiry and (from a bridge's upstream) Subscription Identifiers,
+  // what came is what goes on: the block as received (a view of the receive buffer, copied
+  // only where a message is kept).
+  b.msgProps = p.props.topicAlias < 0 && p.props.messageExpiryInterval < 0 && p.props.subscriptionIdCount === 0 ? p.propsRaw : encodeMessageProperties(p.props);
   b.msgExpiresAt = p.props.messageExpiryInterval > 0 ? b.clock.now() + p.props.messageExpiryInterval * 1000 : -1;
 }
 
@@ -35,7 +39,8 @@ export function messagePropsDone(b: Broker): void {
 
 /** The v5 fields of a message the broker keeps (queued, in flight, retained), from b.msgProps. */
 export function keepMessageProps(b: Broker, m: Message): void {
-  m.props = b.msgProps; // fresh bytes of encodeMessageProperties, never reused
+  // Copied: b.msgProps may be a view of the receive buffer.
+  m.props = bytesLength(b.msgProps) > 0 ? bytesCopy(b.msgProps, 0, bytesLength(b.msgProps)) : EMPTY_BYTES;
   m.expiresAt = b.msgExpiresAt;
 }
 
@@ -66,6 +71,21 @@ export function encodeDelivery(b: Broker, conn: number, topicBytes: Bytes, paylo
   const data = encodePublishMessageV5(topicBytes, payload, qos, dup, retain, packetId, expiry, ids, idCount, props === undefined ? EMPTY_BYTES : props);
   if (c.maxPacketOut > 0 && bytesLength(data) > c.maxPacketOut) return undefined;
   return data;
+}
+
+/**
+ * The QoS 0 PUBLISH with RETAIN 0 and no Subscription Identifier that every 5.0 subscriber
+ * without one gets, encoded once per message (each client's Maximum Packet Size is the
+ * caller's to check); undefined when the message expired.
+ */
+export function encodeShared5(b: Broker, topicBytes: Bytes, payload: Bytes, props: Bytes, expiresAt: number): Bytes | undefined {
+  let expiry = -1;
+  if (expiresAt >= 0) {
+    const left = expiresAt - b.clock.now();
+    if (left <= 0) return undefined;
+    expiry = Math.ceil(left / 1000);
+  }
+  return encodePublishMessageV5(topicBytes, payload, 0, false, false, 0, expiry, undefined, 0, props);
 }
 
 /**

@@ -5,7 +5,7 @@ import { Access } from "../platform";
 import { deliver, sendQos0 } from "./delivery";
 import { storeSessionWill } from "./persist";
 import { retainedStore } from "./retained";
-import { encodeDelivery, isV5, keepMessageProps, messagePropsDone, withIds } from "./message5";
+import { encodeDelivery, encodeShared5, isV5, keepMessageProps, messagePropsDone, withIds } from "./message5";
 import { NO_MESSAGE } from "../qos/flows";
 import { Broker, Conn, Message, ORIGIN_BROKER, Session } from "./state";
 import { shareChoose, shareCopy } from "./shared";
@@ -29,6 +29,8 @@ function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos:
   if (MIDGE_FEATURES.mqtt5) b.routeOrigin = origin; // for No Local (subscriptions.ts)
   const count = subscriptionMatch(b, topic);
   let qos0Bytes: Bytes | undefined = undefined;
+  // MQTT 5.0 QoS 0 copy without Subscription Identifiers and RETAIN 0: also encoded once.
+  let qos0Bytes5: Bytes | undefined = undefined;
   let kept: Message | undefined = undefined;
   for (let i = 0; i < count; i++) {
     const s = b.sessions[b.matched[i]];
@@ -42,7 +44,16 @@ function route(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos:
     if (MIDGE_FEATURES.mqtt5 && s.conn >= 0 && isV5(b.conns[s.conn])) {
       // An MQTT 5.0 client gets its own encoding: properties, expiry, its Subscription Identifiers.
       if (q === 0) {
-        const data = encodeDelivery(b, s.conn, topicBytes, payload, b.msgProps, b.msgExpiresAt, s.matchIds, s.matchIdCount, 0, false, r, 0, false);
+        let data: Bytes | undefined;
+        if (s.matchIdCount === 0 && !r) {
+          if (qos0Bytes5 === undefined) qos0Bytes5 = encodeShared5(b, topicBytes, payload, b.msgProps, b.msgExpiresAt);
+          data = qos0Bytes5;
+          // Each client's Maximum Packet Size still applies (MQTT-3.1.2-24).
+          const max = b.conns[s.conn].maxPacketOut;
+          if (data !== undefined && max > 0 && bytesLength(data) > max) data = undefined;
+        } else {
+          data = encodeDelivery(b, s.conn, topicBytes, payload, b.msgProps, b.msgExpiresAt, s.matchIds, s.matchIdCount, 0, false, r, 0, false);
+        }
         if (data !== undefined) sendQos0(b, s.conn, data);
         continue;
       }

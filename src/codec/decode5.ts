@@ -417,11 +417,16 @@ function decodePublish5(p: Packet): Status {
   } else {
     p.packetId = 0; // MQTT-2.2.1-2
   }
+  const propsAt = pos;
   st = readProperties(p.props, PropertyPlace.PUBLISH);
   if (st !== Status.OK) return st;
   // An empty topic name needs a Topic Alias (SRV5-PUB-5); whether the alias is known is the
   // broker's business.
   if (topicEnd === topicStart && p.props.topicAlias < 0) return Status.V5_EMPTY_TOPIC_NO_ALIAS;
+  // The properties as received, after their Property Length (1 byte below 128 bytes).
+  let first = propsAt;
+  while (byteAt(body, first) >= 128) first++;
+  p.propsRaw = bytesView(body, first + 1, pos);
   p.payload = bytesView(body, pos, bodyEnd);
   return Status.OK;
 }

@@ -59,6 +59,8 @@ export interface Packet {
   props: Properties;
   /** CONNECT's Will Properties. */
   willProps: Properties;
+  /** PUBLISH: the property block as received, without its Property Length (a view of the body). */
+  propsRaw: Bytes;
 }
 
 export function newPacket(): Packet {
@@ -99,5 +101,6 @@ export function newPacket(): Packet {
     // never read, as only the MQTT 5 decoders and encoders touch them).
     props: MIDGE_FEATURES.mqtt5 ? newProperties() : ({} as Properties),
     willProps: MIDGE_FEATURES.mqtt5 ? newProperties() : ({} as Properties),
+    propsRaw: EMPTY_BYTES,
   };
 }

@@ -388,6 +388,26 @@ describe("MQTT 5.0 messages (in-memory)", () => {
     expect(got.map(payloadOf)).toEqual(["small"]);
   });
 
+  test("[MQTT-3.1.2-24, MQTT-3.3.2-17] QoS 0 copies encoded once for many 5.0 subscribers still respect each one's Maximum Packet Size, and carry the properties", () => {
+    const h = harness();
+    const small = connected(h, "small", { props: { maximumPacketSize: 64 } });
+    h.send(small, p5.subscribe(1, [["t", 0]]));
+    const big = connected(h, "big");
+    h.send(big, p5.subscribe(1, [["t", 0]]));
+    const other = connected(h, "other");
+    h.send(other, p5.subscribe(1, [["t", 0]]));
+    for (const c of [small, big, other]) take5(h, c);
+    const p = connected(h, "p");
+    h.send(p, p5.publish("t", "y".repeat(100), { props: { userProperties: [["k", "v"]] } }) + p5.publish("t", "s"));
+    expect(take5(h, small).map(payloadOf)).toEqual(["s"]);
+    for (const c of [big, other]) {
+      const got = take5(h, c);
+      expect(got.map((r) => payloadOf(r).length)).toEqual([100, 1]);
+      expect(got[0].props).toEqual({ userProperties: [["k", "v"]] });
+      expect(got[1].props).toEqual({});
+    }
+  });
+
   test("[SRV5-PUB-14] a publish the ACL refuses gets PUBACK 0x87 (QoS 1) and PUBREC 0x87 (QoS 2, no PUBREL expected)", () => {
     const h = harness();
     h.broker.policy = { authenticate: () => 0, allow: (_c, _h, _u, topic) => topic !== "secret" };
