@@ -14,7 +14,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import mqtt from "mqtt";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ROOT, buildEspruino, loadProfile } from "../../targets/espruino/build.mjs";
-import { EspruinoProcess, boot, findInterpreter, writeStorage } from "../../targets/espruino/interpreter.mjs";
+import { EspruinoProcess, boot, controlCode, findInterpreter, writeStorage } from "../../targets/espruino/interpreter.mjs";
 import { estimateFor, fillTables } from "../../targets/espruino/loadtest.mjs";
 import { loadCosts, startupVars } from "../../targets/espruino/memory.mjs";
 import { client, connected, pk } from "../../targets/espruino/rawClient.mjs";
@@ -67,10 +67,16 @@ function freePort(port = 0): Promise<number> {
   });
 }
 
-/** Boots `board`'s bundle from Storage with settings, like a board at power-on. */
+/**
+ * Boots `board`'s bundle from Storage with settings, like a board at power-on. Memory is read
+ * over the control channel of interpreter.mjs (controlCode), not typed at the REPL: the Linux
+ * build's stdin thread races its main loop and stopped the interpreter on ASSERT(len<=64)
+ * when a line was typed while the broker was still starting.
+ */
 async function bootBoard(board: string, settings: object, vars = 16383, dir = tempDir()): Promise<EspruinoProcess> {
-  writeStorage(dir, { ".bootcde": bundle(board), "midge.json": JSON.stringify(settings) });
-  const e = boot(vars, dir);
+  const controlPort = await freePort();
+  writeStorage(dir, { ".bootcde": bundle(board) + controlCode(controlPort), "midge.json": JSON.stringify(settings) });
+  const e = boot(vars, dir, { controlPort });
   running.push(e);
   return e;
 }
