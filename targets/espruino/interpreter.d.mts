@@ -9,4 +9,7 @@ export interface EspruinoProcess {
 }
 export function findInterpreter(vars: number): string | null;
 export function writeStorage(dir: string, files: Record<string, string>): void;
-export function boot(vars: number, dir: string): EspruinoProcess;
+/** A TCP server evaluating one line per connection, appended to .bootcde for reading memory without the REPL. */
+export function controlCode(port: number): string;
+/** options.controlPort: .bootcde carries controlCode(controlPort); eval() and memory() ask there. */
+export function boot(vars: number, dir: string, options?: { controlPort?: number }): EspruinoProcess;

@@ -6,6 +6,7 @@
 // Espruino's own sources; without one, the checks that need it are skipped.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -57,11 +58,52 @@ export function writeStorage(dir, files) {
 }
 
 /**
+ * A control channel for measurements, appended to .bootcde after the bundle: a TCP server on
+ * `port` that evaluates one line and answers with its value, then closes. Questions asked
+ * this way are read by the interpreter's main loop like any socket, never by the Linux
+ * build's stdin thread, which pushes each typed character into the event queue while the main
+ * loop pops (and shifts) it with no lock between them (targets/linux/jshardware.c
+ * jshInputThread, src/jsdevices.c jshPopIOEventOfType): typing at the REPL while the broker
+ * works corrupts that queue now and then and stops the interpreter with
+ * "ASSERT(len <= 64) FAILED AT src/jsdevices.c". The server and its one connection cost the
+ * same few variables at every reading, so they cancel in the differences measured. It prints
+ * "midge-control on <port>" when listening.
+ */
+export function controlCode(port) {
+  return `\n;(function(){require("net").createServer(function(s){var b="";s.on("data",function(d){b+=d;var i=b.indexOf("\\n");if(i<0)return;var r;try{r=String(eval(b.slice(0,i)))}catch(e){r="ERR "+e}s.end(r)})}).listen(${port});console.log("midge-control on ${port}")})();\n`;
+}
+
+/** Evaluates js over a control channel (controlCode) at port; resolves with its text. */
+function controlEval(port, js, ms) {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1");
+    let out = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`control channel: no answer to ${js} within ${ms} ms`));
+    }, ms);
+    s.on("connect", () => s.write(js + "\n"));
+    s.on("data", (d) => (out += d.toString("latin1")));
+    s.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    s.on("close", () => {
+      clearTimeout(timer);
+      if (out.startsWith("ERR ")) reject(new Error(`control channel: ${js}: ${out}`));
+      else resolve(out);
+    });
+  });
+}
+
+/**
  * Boots the interpreter with `vars` variables in dir (whose Storage holds .bootcde): the
  * board's boot path. Returns { output(), send(js), eval(js) -> Promise<string>, memory(),
  * waitFor(re, ms), stop() }. Everything is bounded; stop() kills the process.
+ * `options.controlPort`: .bootcde carries controlCode(controlPort), and eval() asks there
+ * instead of typing at the REPL (the way to read memory while the broker is busy).
  */
-export function boot(vars, dir) {
+export function boot(vars, dir, options = {}) {
   const bin = findInterpreter(vars);
   if (!bin) throw new Error(`no Espruino interpreter with ${vars} variables (set MIDGE_ESPRUINO_${vars} to one)`);
   const child = spawn(bin, [], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
@@ -115,6 +157,10 @@ export function boot(vars, dir) {
     },
     /** Runs js at the REPL and resolves with what it printed between two markers. */
     async eval(js, ms = 5000) {
+      if (options.controlPort) {
+        if (exited) throw new Error("interpreter exited\n" + output.slice(-2000));
+        return controlEval(options.controlPort, js, ms);
+      }
       // Typed twice at most: a line typed while the interpreter is busy has been seen to go
       // unanswered once in a while. The Linux build reads stdin on a thread of its own that
       // shares the event queue unlocked, and typing while it is busy can also stop it with

@@ -1,4 +1,4 @@
 import type { RawClient } from "./rawClient.mjs";
-export interface Load { clients: number; subscriptions: number; retained: number; inflight: number; queued: number; inbound: number; partial: number; sizes: { T: number; P: number; Tr: number; Pr: number }; open: RawClient[] }
+export interface Load { clients: number; sessions: number; subscriptions: number; retained: number; inflight: number; queued: number; inbound: number; partial: number; sizes: { T: number; P: number; Tr: number; Pr: number }; open: RawClient[] }
 export function fillTables(port: number, limits: Record<string, number | boolean>): Promise<Load>;
 export function estimateFor(profile: unknown, costs: unknown): { total: number; start: number; items: { name: string; total: number }[] };

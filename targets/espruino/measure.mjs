@@ -5,6 +5,14 @@
 //
 //   node targets/espruino/measure.mjs            # both engines
 //   node targets/espruino/measure.mjs espruino   # only one (keeps the other's numbers)
+//   node targets/espruino/measure.mjs espruino --board esp8266
+//       # one profile's bundle (its features): costs.json "profiles.<board>", which the
+//       # build's estimate for that board then uses instead of the ESP32 bundle's figures
+//
+// Memory is read over a control channel (interpreter.mjs controlCode: a TCP server appended
+// to .bootcde), never typed at the REPL: the Linux build's stdin thread races the main loop
+// on the event queue and stopped the interpreter with ASSERT(len<=64) in src/jsdevices.c,
+// most often at the partial-packet step, the 40th or so reading of a run.
 //
 // Method: start the broker with generous limits (set through midge.json, the settings file a
 // board reads), then for each kind of item add n of them over real TCP and read the
@@ -17,13 +25,16 @@ import { freePort } from "../../tools/lib/net.mjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildEspruino, loadProfile, ROOT } from "./build.mjs";
-import { boot, findInterpreter, writeStorage } from "./interpreter.mjs";
+import { buildEspruino, featuresOf, loadProfile, ROOT } from "./build.mjs";
+import { boot, controlCode, findInterpreter, writeStorage } from "./interpreter.mjs";
 import { coreHash, geometry } from "./memory.mjs";
 import { client, connected, pk, sync } from "./rawClient.mjs";
 
 const COSTS_FILE = fileURLToPath(new URL("./costs.json", import.meta.url));
-const BOARD = "esp32";
+const boardArg = process.argv.indexOf("--board");
+const BOARD = boardArg > 0 ? process.argv[boardArg + 1] : "esp32";
+const PER_PROFILE = boardArg > 0;
+const FEATURES = featuresOf(loadProfile(BOARD));
 const ESPRUINO_VARS = 16383;
 const N = 16;
 
@@ -53,10 +64,12 @@ async function espruinoEngine(settings) {
   const code = readFileSync(join(ROOT, "dist", BOARD, "midge.js"), "latin1");
   const dir = mkdtempSync(join(tmpdir(), "midge-measure-"));
   const port = await freePort();
-  writeStorage(dir, { ".bootcde": code, "midge.json": JSON.stringify({ ...settings, port }) });
-  const e = boot(ESPRUINO_VARS, dir);
+  const controlPort = await freePort();
+  writeStorage(dir, { ".bootcde": code + controlCode(controlPort), "midge.json": JSON.stringify({ ...settings, port }) });
+  const e = boot(ESPRUINO_VARS, dir, { controlPort });
   try {
-    await e.waitFor(/listen socket on port/, 10000);
+    await e.waitFor(new RegExp(`listen socket on port ${port}\\.`), 10000);
+    await e.waitFor(new RegExp(`midge-control on ${controlPort}`), 10000);
   } catch (err) {
     await e.stop();
     throw err;
@@ -186,23 +199,29 @@ async function measureEngine(make, label) {
         for (let i = 0; i < N; i++) pub.send(pk.publish(name("r" + tl + "-" + pl + "/", i, tl), "p".repeat(pl), 0, true, 0));
         await sync(pub);
       }, N);
-    const r88 = await retainedAt(8, 8);
-    const r408 = await retainedAt(40, 8);
-    const r8200 = await retainedAt(8, 200);
     const msgFit = (c88, c408, c8200) => {
       const perTopicByte = (c408 - c88) / 32;
       const perPayloadByte = (c8200 - c88) / 192;
       return { fixed: round(c88 - 8 * perTopicByte - 8 * perPayloadByte), perTopicByte: round(perTopicByte), perPayloadByte: round(perPayloadByte) };
     };
-    out.items.retained = msgFit(r88, r408, r8200);
+    // A feature the bundle leaves out has no item to measure: it costs nothing.
+    const NONE = { fixed: 0, perTopicByte: 0, perPayloadByte: 0 };
+    if (FEATURES.retained) {
+      const r88 = await retainedAt(8, 8);
+      const r408 = await retainedAt(40, 8);
+      const r8200 = await retainedAt(8, 200);
+      out.items.retained = msgFit(r88, r408, r8200);
+    } else out.items.retained = NONE;
 
     // Queued: QoS 1 messages for an offline persistent session.
-    const q = await connected(port, "queued", false);
-    q.send(pk.subscribe(1, "q/#", 1));
-    await q.waitCount(9, 1);
-    q.send(pk.disconnect());
-    q.close();
-    await sleep(200);
+    if (FEATURES.persistentSessions) {
+      const q = await connected(port, "queued", false);
+      q.send(pk.subscribe(1, "q/#", 1));
+      await q.waitCount(9, 1);
+      q.send(pk.disconnect());
+      q.close();
+      await sleep(200);
+    }
     let ppid = 1;
     let acks = 0;
     const publishQos1 = async (prefix, tl, pl) => {
@@ -211,7 +230,7 @@ async function measureEngine(make, label) {
       await pub.waitCount(4, acks);
     };
     const queuedAt = (tl, pl) => delta(() => publishQos1("q/", tl, pl), N);
-    out.items.queued = msgFit(await queuedAt(8, 8), await queuedAt(40, 8), await queuedAt(8, 200));
+    out.items.queued = FEATURES.persistentSessions ? msgFit(await queuedAt(8, 8), await queuedAt(40, 8), await queuedAt(8, 200)) : NONE;
 
     // In flight: QoS 1 messages sent to a connected client that never acknowledges.
     const f = await connected(port, "inflight", true);
@@ -228,14 +247,16 @@ async function measureEngine(make, label) {
     out.items.inflight = msgFit(await flightAt(8, 8), await flightAt(40, 8), await flightAt(8, 200));
 
     // Inbound QoS 2 packet ids waiting for PUBREL (no subscriber: nothing else is kept).
-    const q2 = await connected(port, "qos2", true);
-    open.push(q2);
-    out.items.inboundId = round(
-      await delta(async () => {
-        for (let i = 0; i < N; i++) q2.send(pk.publish("nobody/" + i, "x", 2, false, 100 + i));
-        await q2.waitCount(5, N);
-      }, N),
-    );
+    if (FEATURES.qos2) {
+      const q2 = await connected(port, "qos2", true);
+      open.push(q2);
+      out.items.inboundId = round(
+        await delta(async () => {
+          for (let i = 0; i < N; i++) q2.send(pk.publish("nobody/" + i, "x", 2, false, 100 + i));
+          await q2.waitCount(5, N);
+        }, N),
+      );
+    } else out.items.inboundId = 0;
 
     // Partial packets: a PUBLISH announcing 3000 bytes, of which n have arrived.
     const partialAt = async (n) => {
@@ -292,7 +313,7 @@ async function quickjsOverheads() {
 }
 
 async function main() {
-  const which = process.argv[2];
+  const which = process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : undefined;
   loadProfile(BOARD);
   // The bundles and the simulator runner; budgets are not enforced while measuring.
   process.env.MIDGE_ESPRUINO_BUDGET = "warn";
@@ -303,11 +324,13 @@ async function main() {
   } catch {
     costs = {};
   }
+  // One profile's figures go under profiles.<board>; the ESP32 bundle's stay the default.
+  const into = PER_PROFILE ? ((costs.profiles = costs.profiles || {})[BOARD] = costs.profiles[BOARD] || {}) : costs;
   if (!which || which === "espruino") {
     if (!findInterpreter(ESPRUINO_VARS)) throw new Error(`no Espruino interpreter with ${ESPRUINO_VARS} variables: set MIDGE_ESPRUINO_${ESPRUINO_VARS}`);
     const m = await measureEngine(espruinoEngine, "espruino");
-    costs.espruino = {
-      about: `Espruino ${"2v29"} Linux build (VARIABLES=${ESPRUINO_VARS}, 64-bit), bundle dist/${BOARD}/midge.js booted from Storage (.bootcde) like a board; variables per item from process.memory().usage deltas over ${N} items`,
+    into.espruino = {
+      about: `Espruino ${"2v29"} Linux build (VARIABLES=${ESPRUINO_VARS}, 64-bit), bundle dist/${BOARD}/midge.js booted from Storage (.bootcde) like a board; variables per item from process.memory().usage deltas over ${N} items, read over a control channel (start.fixed includes its server and connection, about 60 variables: 1,858 against 1,796 read at the REPL)`,
       geometry: m.geometry,
       start: m.start,
       items: m.items,
@@ -315,13 +338,14 @@ async function main() {
   }
   if (!which || which === "quickjs") {
     const m = await measureEngine(simulatorEngine, "quickjs");
-    costs.quickjs = { about: "QuickJS heap bytes (memory_used_size) per item in the simulator, same workload", start: m.start, items: m.items, ...(await quickjsOverheads()) };
+    into.quickjs = { about: "QuickJS heap bytes (memory_used_size) per item in the simulator, same workload", start: m.start, items: m.items, ...(await quickjsOverheads()) };
   }
-  costs.measured = new Date().toISOString().slice(0, 10);
-  costs.coreHash = coreHash();
-  costs.workload = { board: BOARD, limits: MEASURE_LIMITS, itemsPerStep: N };
+  into.measured = new Date().toISOString().slice(0, 10);
+  into.coreHash = coreHash();
+  into.workload = { board: BOARD, limits: MEASURE_LIMITS, itemsPerStep: N };
+  if (PER_PROFILE) into.features = FEATURES;
   writeFileSync(COSTS_FILE, JSON.stringify(costs, null, 2) + "\n");
-  console.log("wrote " + COSTS_FILE);
+  console.log("wrote " + COSTS_FILE + (PER_PROFILE ? ` (profiles.${BOARD})` : ""));
 }
 
 main().catch((e) => {

@@ -36,6 +36,20 @@ export function loadCosts() {
 }
 
 /**
+ * The measured item costs for one profile: those measured with its own bundle
+ * (`node targets/espruino/measure.mjs --board <b>`, costs.json profiles.<b>) when there are
+ * some, else the ESP32 bundle's (the default). { espruino, quickjs, own }.
+ */
+export function costsFor(profile, costs) {
+  const own = costs && costs.profiles ? costs.profiles[profile.board] : undefined;
+  return {
+    espruino: own && own.espruino ? own.espruino : costs.espruino,
+    quickjs: own && own.quickjs ? own.quickjs : costs.quickjs,
+    own: !!(own && own.espruino),
+  };
+}
+
+/**
  * Variable geometry of an Espruino build with `jsVars` fixed variables (Espruino's
  * src/jsutils.h): bits per reference, then characters in a string's first variable and in
  * each further one, and bytes per variable (the unit of flat strings, which back typed
@@ -139,7 +153,7 @@ export function worstCase(profile, costs, _bundleBytes, limits, geo, startupOver
   // (startup.mjs), else the older single measurement scaled by table slots.
   const measured = costs.startup && costs.startup.boards ? costs.startup.boards[profile.board] : undefined;
   const start = startupOverride !== undefined ? startupOverride : measured !== undefined ? measured.vars : startVars(lim, costs);
-  const list = items(lim, costs.espruino.items, scale, (n) => stringVars(n, board), (n) => bytesVars(n, board));
+  const list = items(lim, costsFor(profile, costs).espruino.items, scale, (n) => stringVars(n, board), (n) => bytesVars(n, board));
   const total = start + list.reduce((n, i) => n + i.total, 0);
   return { jsVars, reserve, budget, start, items: list, total, scale, board };
 }
@@ -152,12 +166,13 @@ export function worstCase(profile, costs, _bundleBytes, limits, geo, startupOver
 export function calibration(profile, costs) {
   if (!costs || !costs.quickjs) return null;
   const e = worstCase(profile, costs);
+  const qjs = costsFor(profile, costs).quickjs;
   const q = items(
     profile.limits,
-    costs.quickjs.items,
+    qjs.items,
     1,
-    (n) => n + costs.quickjs.stringOverhead,
-    (n) => n + costs.quickjs.bytesOverhead,
+    (n) => n + qjs.stringOverhead,
+    (n) => n + qjs.bytesOverhead,
   );
   const eDynamic = e.total - e.start;
   const qDynamic = q.reduce((n, i) => n + i.total, 0);

@@ -4,7 +4,7 @@
  * a broker (each uses its own topics) unless they subscribe to catch-all filters.
  */
 import { describe, expect, test, vi } from "vitest";
-import { E2E_CONCURRENCY, Harness, TEST_TIMEOUT, hex, idHex, pk, publish, sharedBrokers, describeOn, WAIT_MS } from "./helpers";
+import { E2E_CONCURRENCY, Harness, TEST_TIMEOUT, hex, idHex, pk, publish, sharedBrokers, describeOn, WAIT_MS, fits } from "./helpers";
 import { selectedTargets } from "./targets";
 
 vi.setConfig({ maxConcurrency: E2E_CONCURRENCY });
@@ -90,7 +90,10 @@ for (const target of selectedTargets()) {
         await c.expectMarker("r/t", "end", "one copy only");
       });
 
-      test("[MQTT-3.8.4-3] replacing a subscription while messages flow on it loses and duplicates nothing", async (ctx) => {
+      // The publisher runs a few messages ahead of the subscriber's PUBACKs while it resubscribes;
+      // a board's short queue then drops the oldest (SRV-IMPL-10), logged "queue ... is full":
+      // esp32's 1 in flight + 2 queued lost 11 of 100, its former 2 + 4 lost none.
+      test.skipIf(!fits(target, { maxInflight: 2, maxQueued: 4 }))("[MQTT-3.8.4-3] replacing a subscription while messages flow on it loses and duplicates nothing", async (ctx) => {
         const h = await shared.harness(target, ctx);
         const sub = await h.subscriber({ "flow/t": 1 });
         const pub = await h.mqtt();

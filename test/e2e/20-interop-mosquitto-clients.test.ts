@@ -52,7 +52,8 @@ for (const target of selectedTargets()) {
         expect(subMessageLines(r.stdout)).toEqual(["c/sentinel s"]);
       });
 
-      test("[MQTT-3.1.2-4][MQTT-3.1.2-5][MQTT-3.2.2-2] mosquitto_sub -c -i id: the persistent session gets the QoS 1 messages queued while it was away", async (ctx) => {
+      // Three messages kept for an offline session: a board keeps the newest maxQueued.
+      test.skipIf(!fits(target, { maxQueued: 3 }))("[MQTT-3.1.2-4][MQTT-3.1.2-5][MQTT-3.2.2-2] mosquitto_sub -c -i id: the persistent session gets the QoS 1 messages queued while it was away", async (ctx) => {
         const h = await shared.harness(target, ctx);
         const first = await h.mosquittoSub(["-c", "-i", "persist", "-t", "p/t", "-q", "1", "-E"], { waitSubscribed: false });
         const r1 = await first.done;

@@ -1,6 +1,7 @@
 /**
  * End-to-end launchers for the Espruino bundles under the simulator: "esp32-sim" runs
- * dist/esp32/midge.js and "esp8266-sim" dist/esp8266/midge.js, each in its own process
+ * dist/esp32/midge.js, "esp32s3-sim", "esp32c3-sim" and "esp8266-sim" the bundles of those
+ * profiles (boards/<board>.json), each in its own process
  * (`node dist/node/simulate.js --board <b> --port 0`), so a crash or an out-of-memory stop
  * does not take vitest with it. The bundle and the runner are rebuilt first when missing or
  * older than their sources.
@@ -275,6 +276,10 @@ const simBase = process.env.MIDGE_SIM_LIMITS ?? "";
 export const espruinoTargets: Target[] = [
   simulatorTarget("esp32-sim", "esp32", simBase),
   simulatorTarget("esp32-sim:host", "esp32", "host"),
+  simulatorTarget("esp32s3-sim", "esp32s3", simBase),
+  simulatorTarget("esp32s3-sim:host", "esp32s3", "host"),
+  simulatorTarget("esp32c3-sim", "esp32c3", simBase),
+  simulatorTarget("esp32c3-sim:host", "esp32c3", "host"),
   simulatorTarget("esp8266-sim", "esp8266", simBase),
   simulatorTarget("esp8266-sim:host", "esp8266", "host"),
   interpreterTarget("esp32-espruino", "esp32", 16383, simBase),
