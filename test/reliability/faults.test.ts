@@ -55,12 +55,19 @@ for (const target of selectedTargets()) {
         expect(resent.id, "resent with its original packet id").toBe(first.id);
         expect(resent.dup, "DUP set on the resend").toBe(true);
         expect(resent.payload.toString()).toBe("m1");
+        // The client side of exactly once: it had not acknowledged m1, so it delivers it now, once.
+        // With an in-flight window of 1 (the ESP32 profile) the queued message waits for that.
+        const windowOfOne = (target.limits?.maxInflight ?? 20) < 2;
+        if (windowOfOne) {
+          again.send(pk.pubrec(resent.id));
+          await again.expectPacket(`62 02 ${idHex(resent.id)}`);
+          again.send(pk.pubcomp(resent.id));
+        }
         const queued = await again.nextPublish();
         expect(queued.payload.toString()).toBe("m2");
         expect(queued.dup).toBe(false);
-        expect(queued.id).not.toBe(resent.id);
-        // The client side of exactly once: it had not acknowledged m1, so it delivers it now, once.
-        for (const m of [resent, queued]) {
+        if (!windowOfOne) expect(queued.id).not.toBe(resent.id);
+        for (const m of windowOfOne ? [queued] : [resent, queued]) {
           again.send(pk.pubrec(m.id));
           await again.expectPacket(`62 02 ${idHex(m.id)}`);
           again.send(pk.pubcomp(m.id));
