@@ -121,9 +121,9 @@ export const BROKERS = {
 };
 
 /**
- * The simulated ESP32 (information, its own table): the board's tables are small (17
- * connections, 4 in flight, 1 KB packets, 2 KB of unsent data per connection before QoS 0 is
- * dropped), so its scenarios are scaled down to fit them (see `params`).
+ * The simulated ESP32 (information, its own table): the board's tables are small (boards/esp32.json:
+ * 8 connections, 1 in flight, 256-byte packets, 512 bytes of unsent data per connection before
+ * QoS 0 is dropped), so its scenarios are scaled down to fit them (see `params`).
  */
 BROKERS.esp32 = {
   label: "ESP32 (simulated)",
@@ -144,7 +144,7 @@ BROKERS.esp32 = {
   params: {
     fanin: { publishers: 4, window: 4, maxBatch: 4 },
     qos1: { pairs: 2, window: 2, maxBatch: 2 },
-    idle: { connections: 12, warm: 2, concurrency: 2, settleMs: 500 },
+    idle: { connections: 6, warm: 2, concurrency: 2, settleMs: 500 },
   },
   available: () =>
     existsSync(join(ROOT, "dist", "node", "simulate.js")) &&
