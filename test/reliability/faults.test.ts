@@ -57,7 +57,7 @@ for (const target of selectedTargets()) {
         expect(resent.payload.toString()).toBe("m1");
         // The client side of exactly once: it had not acknowledged m1, so it delivers it now, once.
         // With an in-flight window of 1 (the ESP32 profile) the queued message waits for that.
-        const windowOfOne = (target.limits?.maxInflight ?? 20) < 2;
+        const windowOfOne = Number(target.limits?.maxInflight ?? 20) < 2;
         if (windowOfOne) {
           again.send(pk.pubrec(resent.id));
           await again.expectPacket(`62 02 ${idHex(resent.id)}`);
