@@ -39,6 +39,12 @@ export interface Limits {
   maxKeepAlive: number;
   /** max_topic_alias: Topic Aliases a 5.0 client may set per connection (Topic Alias Maximum); 0 = none. */
   maxTopicAlias: number;
+  /**
+   * persistent_client_expiration, in seconds: an offline session that would otherwise never
+   * expire (3.1.1 CleanSession 0, 5.0 Session Expiry Interval 0xFFFFFFFF) ends after this long
+   * offline; 0 = never. Served by mqtt5 builds (their session timers).
+   */
+  persistentClientExpiration: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -60,6 +66,7 @@ export const DEFAULT_LIMITS: Limits = {
   retainAvailable: true,
   maxKeepAlive: 65535,
   maxTopicAlias: 10,
+  persistentClientExpiration: 0,
 };
 
 /** Copies limits, taking each field from overrides where it is set. */
@@ -83,6 +90,7 @@ export function mergeLimits(base: Limits, overrides: Partial<Limits>): Limits {
     retainAvailable: base.retainAvailable,
     maxKeepAlive: base.maxKeepAlive,
     maxTopicAlias: base.maxTopicAlias,
+    persistentClientExpiration: base.persistentClientExpiration,
   };
   if (overrides.maxConnections !== undefined) out.maxConnections = overrides.maxConnections;
   if (overrides.maxSessions !== undefined) out.maxSessions = overrides.maxSessions;
@@ -102,5 +110,6 @@ export function mergeLimits(base: Limits, overrides: Partial<Limits>): Limits {
   if (overrides.retainAvailable !== undefined) out.retainAvailable = overrides.retainAvailable;
   if (overrides.maxKeepAlive !== undefined) out.maxKeepAlive = overrides.maxKeepAlive;
   if (overrides.maxTopicAlias !== undefined) out.maxTopicAlias = overrides.maxTopicAlias;
+  if (overrides.persistentClientExpiration !== undefined) out.persistentClientExpiration = overrides.persistentClientExpiration;
   return out;
 }

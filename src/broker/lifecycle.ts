@@ -63,6 +63,7 @@ function closeSlot(b: Broker, conn: number, reason: string, sendWill: boolean, c
       // An MQTT 5.0 session counts down its Session Expiry Interval from now (MQTT-3.1.2-23 is
       // the client's side); a will with a delay waits in it (MQTT-3.1.3-9).
       if (s.expiry !== SESSION_NEVER_EXPIRES) s.expiresAt = b.clock.now() + s.expiry * 1000;
+      else if (b.limits.persistentClientExpiration > 0) s.expiresAt = b.clock.now() + b.limits.persistentClientExpiration * 1000; // persistent_client_expiration
       if (MIDGE_FEATURES.will && c.hasWill && sendWill && c.willDelay > 0) {
         delayWill = true;
         s.willAt = b.clock.now() + c.willDelay * 1000;
@@ -108,7 +109,7 @@ export function sessionTimers(b: Broker, slot: number, now: number): void {
   const ends = s.expiresAt >= 0 && now >= s.expiresAt;
   if (s.willAt >= 0 && (ends || now >= s.willAt)) publishDelayedWill(b, s);
   if (ends) {
-    logf(b.log, LogLevel.NOTICE, Msg.SESSION_EXPIRED, s.clientId, s.expiry);
+    logf(b.log, LogLevel.NOTICE, Msg.SESSION_EXPIRED, s.clientId, s.expiry !== SESSION_NEVER_EXPIRES ? s.expiry : b.limits.persistentClientExpiration);
     sessionDiscard(b, slot);
   }
 }

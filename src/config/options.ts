@@ -43,6 +43,7 @@ export const CONFIG_OPTIONS: OptionInfo[] = [
   opt("retain_available", "bool", 1, 1, "true", "node,lua", true, false, ""),
   opt("max_keepalive", "int", 1, 1, "65535", "node,lua", true, false, ""),
   opt("max_topic_alias", "int", 1, 1, "10", "node,lua", true, false, ""),
+  opt("persistent_client_expiration", "string", 1, 1, "", "node,lua", true, false, ""),
   opt("connection_messages", "bool", 1, 1, "true", "node,lua", true, false, ""),
   opt("board", "string", 1, 1, "host", "node,lua", true, false, ""),
   opt("log_type", "enum", 1, 1, "error,warning,notice,information", "node,lua", true, false, ""),
@@ -73,7 +74,7 @@ export const MOSQUITTO_ONLY: string[] = [
   "allow_duplicate_messages", "allow_zero_length_clientid", "auth_plugin", "auto_id_prefix",
   "autosave_on_changes", "capath", "check_retain_source", "clientid_prefixes", "include_dir",
   "log_facility", "log_timestamp", "log_timestamp_format", "max_qos",
-  "max_queued_bytes", "memory_limit", "per_listener_settings", "persistent_client_expiration",
+  "max_queued_bytes", "memory_limit", "per_listener_settings",
   "pid_file", "plugin", "psk_file", "queue_qos0_messages", "set_tcp_nodelay", "socket_domain",
   "upgrade_outgoing_qos", "user", "websockets_log_level",
 ];

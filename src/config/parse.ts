@@ -316,6 +316,17 @@ function applyCore<T>(s: ParseState, target: ParseTarget<T>, option: string, arg
       error = intValue(option, args[0], 0, 65535, n);
       if (error === "") c.limits.maxTopicAlias = n[0];
       return error;
+    case "persistent_client_expiration": {
+      // mosquitto's form: a whole number and a unit, h d w m y (a month is 30 days, a year 365).
+      const text = args[0];
+      const unit = text.length > 1 ? text.charAt(text.length - 1) : "";
+      const per = unit === "h" ? 3600 : unit === "d" ? 86400 : unit === "w" ? 604800 : unit === "m" ? 2592000 : unit === "y" ? 31536000 : 0;
+      if (per === 0 || !isWholeNumber(text.substring(0, text.length - 1))) return "'" + option + "' must be a whole number and a unit (h, d, w, m or y), got '" + text + "'";
+      const count = Number(text.substring(0, text.length - 1));
+      if (!(count >= 1 && count * per <= 4294967295)) return "'" + option + "' must be at least 1" + unit + " and at most 136y, got '" + text + "'";
+      c.limits.persistentClientExpiration = count * per;
+      return "";
+    }
     case "retain_available":
       error = boolValue(option, args[0], v);
       if (error === "") c.limits.retainAvailable = v[0];

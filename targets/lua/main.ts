@@ -423,6 +423,8 @@ function main(): void {
   log.log(LogLevel.NOTICE, config.configFile === "" ? "Using default config." : "Config loaded from " + config.configFile + ".");
   for (let i = 0; i < config.warnings.length; i++) log.log(LogLevel.WARNING, "Warning: " + config.warnings[i]);
   let l: Limits = config.limits;
+  // Session timers are MQTT 5.0's: a board without mqtt5 would never expire anything.
+  if (l.persistentClientExpiration > 0 && !config.board.features.mqtt5) fatal("persistent_client_expiration: board " + config.board.name + " has the mqtt5 feature off, whose session timers it needs");
   if (l.maxConnections > MAX_CONNECTIONS) {
     // Also keeps the preallocated connection table at a size this shell can use.
     log.log(LogLevel.INFO, "max_connections " + l.maxConnections + " capped at " + MAX_CONNECTIONS + " (select() watches at most 1024 descriptors).");

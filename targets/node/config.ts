@@ -409,6 +409,8 @@ export function loadConfig(cli: CliOptions, cwd: string): ConfigResult {
   const v5Bridge = file === null ? undefined : file.bridges.find((b) => b.config.protocolLevel === 5);
   if (v5Bridge !== undefined && !f.mqtt5) return fail(`connection ${v5Bridge.config.name}: bridge_protocol_version mqttv50 needs MQTT 5.0, and board ${board.name} has the mqtt5 feature off`);
   if (file !== null && file.limits.retainAvailable === true && !f.retained) return fail(`retain_available true: board ${board.name} has the retained feature off`);
+  // Session timers are MQTT 5.0's (Session Expiry Interval): without them nothing would expire.
+  if (file !== null && file.limits.persistentClientExpiration !== undefined && !f.mqtt5) return fail(`persistent_client_expiration: board ${board.name} has the mqtt5 feature off, whose session timers it needs`);
 
   return {
     ok: true,

@@ -176,6 +176,25 @@ describe("MQTT 5.0 CONNECT and CONNACK (in-memory)", () => {
     expect(h.broker.stats.sessions).toBe(1);
   });
 
+  test("[SRV5-OPS-2] persistent_client_expiration: a session that never expires by itself (3.1.1 CleanSession 0, 5.0 0xFFFFFFFF) ends after that long offline; a reconnect in time keeps it", () => {
+    const h = harness({ persistentClientExpiration: 3600 });
+    const old = h.open();
+    h.send(old, pkt.connect("old", { clean: false }) + pkt.subscribe(1, [["t", 1]]));
+    h.take(old);
+    h.peerClose(old);
+    h.peerClose(connected(h, "ever", { props: { sessionExpiryInterval: 0xffffffff } }));
+    h.advance(1800 * 1000);
+    const back = h.open();
+    h.send(back, pkt.connect("old", { clean: false }));
+    expect(h.take(back)).toEqual(["20020100"]); // still there, and counting stops while online
+    h.peerClose(back);
+    h.advance(3000 * 1000);
+    expect(h.broker.stats.sessions).toBe(1); // "old" again has 3,600 s from its last close
+    h.advance(700 * 1000);
+    expect(h.broker.stats.sessions).toBe(0);
+    expect(h.logs.join("\n")).toContain("Session of client ever expired (session expiry interval 3600 s).");
+  });
+
   test("[MQTT-3.1.2-23] an offline session ends when its Session Expiry Interval runs out", () => {
     const h = harness();
     const s = connected(h, "short", { props: { sessionExpiryInterval: 2 } });

@@ -158,6 +158,21 @@ describe("parseConfig", () => {
     expect(parse("connection_messages false").connectionMessages).toBe(false);
   });
 
+  test("max_keepalive, max_topic_alias and persistent_client_expiration (mosquitto's forms) set their limits", () => {
+    expect(parse("max_keepalive 120", "max_topic_alias 0").limits).toEqual({ maxKeepAlive: 120, maxTopicAlias: 0 });
+    expect(parse("persistent_client_expiration 2d").limits).toEqual({ persistentClientExpiration: 172800 });
+    expect(parse("persistent_client_expiration 1h").limits).toEqual({ persistentClientExpiration: 3600 });
+    expect(parse("persistent_client_expiration 3w").limits).toEqual({ persistentClientExpiration: 1814400 });
+    expect(parse("persistent_client_expiration 1y").limits).toEqual({ persistentClientExpiration: 31536000 });
+  });
+
+  test("persistent_client_expiration on a board without mqtt5 is refused (its session timers are MQTT 5.0's)", () => {
+    writeFile("nov5.json", JSON.stringify({ board: "nov5", limits: {}, features: { mqtt5: false } }));
+    const file = writeFile("pce.conf", "persistent_client_expiration 1d\nboard ./nov5.json\n");
+    const r = loadConfig({ config: file }, dir);
+    expect(r).toMatchObject({ ok: false, error: expect.stringContaining("persistent_client_expiration: board nov5 has the mqtt5 feature off") });
+  });
+
   test("the last value of a repeated option wins", () => {
     expect(parse("max_queued_messages 5", "max_queued_messages 6").limits).toEqual({ maxQueued: 6 });
   });
@@ -194,6 +209,9 @@ describe("parseConfig", () => {
     [["max_qos 1"], "midge.conf:1: option 'max_qos' is not supported by Midge"],
     [["max_keepalive 5"], "midge.conf:1: 'max_keepalive' must be between 10 and 65535, got 5"],
     [["max_topic_alias 70000"], "midge.conf:1: 'max_topic_alias' must be between 0 and 65535, got 70000"],
+    [["persistent_client_expiration 5"], "midge.conf:1: 'persistent_client_expiration' must be a whole number and a unit (h, d, w, m or y), got '5'"],
+    [["persistent_client_expiration 2x"], "midge.conf:1: 'persistent_client_expiration' must be a whole number and a unit (h, d, w, m or y), got '2x'"],
+    [["persistent_client_expiration 0d"], "midge.conf:1: 'persistent_client_expiration' must be at least 1d and at most 136y, got '0d'"],
     [["persistence maybe"], "midge.conf:1: 'persistence' must be true or false, got 'maybe'"],
     [["persistence_mode fast"], "midge.conf:1: 'persistence_mode' must be durable or relaxed, got 'fast'"],
     [["persistence_file a/b.db"], "midge.conf:1: 'persistence_file' is a file name; put the directory in persistence_location"],
