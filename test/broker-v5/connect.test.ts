@@ -5,12 +5,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { allFeatures, Features } from "../../src/features";
 import { installFeatures } from "../../targets/node/features";
 import { harness, pkt, CONNACK_OK } from "../broker/harness";
-import { p5, take5, types } from "./harness5";
-
-const CONNACK = 2;
-const PUBLISH = 3;
-const SUBACK = 9;
-const DISCONNECT = 14;
+import { p5, take5, types, CONNACK, DISCONNECT, PUBLISH, SUBACK, connected, payloadOf, rawPacket, rawStr, rawVbi } from "./harness5";
 
 type H = ReturnType<typeof harness>;
 
@@ -22,40 +17,9 @@ function without(name: keyof Features): void {
   installFeatures(f);
 }
 
-function connected(h: H, id: string, o: Parameters<typeof p5.connect>[1] = {}): number {
-  const c = h.open();
-  h.send(c, p5.connect(id, o));
-  const out = take5(h, c);
-  expect(out[0].type).toBe(CONNACK);
-  expect(out[0].returnCode).toBe(0);
-  return c;
-}
-
-function payloadOf(rec: Record<string, unknown>): string {
-  return Buffer.from(rec.payloadHex as string, "hex").toString();
-}
-
-// Raw 5.0 CONNECT bytes, for what the record encoder cannot express.
-function str(s: string | number[]): number[] {
-  const b = typeof s === "string" ? [...Buffer.from(s, "utf8")] : s;
-  return [b.length >> 8, b.length & 255, ...b];
-}
-function vbi(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d += 128;
-    out.push(d);
-  } while (n > 0);
-  return out;
-}
-function packet(first: number, body: number[]): string {
-  return Buffer.from([first, ...vbi(body.length), ...body]).toString("hex");
-}
 /** CONNECT level 5 with the given flags byte, property bytes and payload bytes. */
 function rawConnect(flags: number, props: number[], payload: number[], name = "MQTT", level = 5): string {
-  return packet(0x10, [...str(name), level, flags, 0, 60, ...vbi(props.length), ...props, ...payload]);
+  return rawPacket(0x10, [...rawStr(name), level, flags, 0, 60, ...rawVbi(props.length), ...props, ...payload]);
 }
 
 function watcher(h: H, filter = "will/#"): number {
@@ -142,21 +106,21 @@ describe("MQTT 5.0 connection start", () => {
 
   test("[MQTT-3.1.2-1] a protocol name other than MQTT is not accepted: the connection is closed (without CONNACK)", () => {
     const h = harness();
-    const [code, closed] = refusal(h, rawConnect(2, [], str("a"), "MQTX"));
+    const [code, closed] = refusal(h, rawConnect(2, [], rawStr("a"), "MQTX"));
     expect(closed).toBe(true);
     expect(code).toBeUndefined();
   });
 
   test("[MQTT-3.1.2-3] the reserved connect flag set to 1: refused as malformed and closed", () => {
     const h = harness();
-    const [code, closed] = refusal(h, rawConnect(3, [], str("a")));
+    const [code, closed] = refusal(h, rawConnect(3, [], rawStr("a")));
     expect(closed).toBe(true);
     expect(code).toBe(0x81);
   });
 
   test("[MQTT-3.1.2-9, MQTT-3.1.3-1] Will Flag 1 without the Will Topic and Payload (payload ends after the client id) is malformed", () => {
     const h = harness();
-    const [code, closed] = refusal(h, rawConnect(2 + 4, [], [...str("a"), 0]));
+    const [code, closed] = refusal(h, rawConnect(2 + 4, [], [...rawStr("a"), 0]));
     expect(closed).toBe(true);
     expect(code).toBe(0x81);
   });
@@ -164,7 +128,7 @@ describe("MQTT 5.0 connection start", () => {
   test("[MQTT-3.1.2-11, MQTT-3.1.2-13] Will Flag 0 with Will QoS or Will Retain set is refused as malformed", () => {
     const h = harness();
     for (const flags of [2 + 8, 2 + 16, 2 + 32]) {
-      const [code, closed] = refusal(h, rawConnect(flags, [], str("a")));
+      const [code, closed] = refusal(h, rawConnect(flags, [], rawStr("a")));
       expect(closed).toBe(true);
       expect(code).toBe(0x81);
     }
@@ -172,13 +136,13 @@ describe("MQTT 5.0 connection start", () => {
 
   test("[MQTT-3.1.2-12] Will QoS 3 is malformed; Will QoS 0, 1 and 2 are accepted", () => {
     const h = harness();
-    const will = [0, ...str("w"), ...str("x")];
-    const [code, closed] = refusal(h, rawConnect(2 + 4 + 24, [], [...str("a"), ...will]));
+    const will = [0, ...rawStr("w"), ...rawStr("x")];
+    const [code, closed] = refusal(h, rawConnect(2 + 4 + 24, [], [...rawStr("a"), ...will]));
     expect(closed).toBe(true);
     expect(code).toBe(0x81);
     for (const qos of [0, 1, 2]) {
       const c = h.open();
-      h.send(c, rawConnect(2 + 4 + qos * 8, [], [...str("q" + qos), ...will]));
+      h.send(c, rawConnect(2 + 4 + qos * 8, [], [...rawStr("q" + qos), ...will]));
       expect(take5(h, c)[0]).toMatchObject({ type: CONNACK, returnCode: 0 });
     }
   });
@@ -215,14 +179,14 @@ describe("MQTT 5.0 connection start", () => {
     connected(h, "d", { password: "only" });
     // Binary password: ff 00 fe (not UTF-8).
     const c = h.open();
-    h.send(c, rawConnect(2 + 64, [], [...str("e"), ...str([0xff, 0x00, 0xfe])]));
+    h.send(c, rawConnect(2 + 64, [], [...rawStr("e"), ...rawStr([0xff, 0x00, 0xfe])]));
     expect(take5(h, c)[0]).toMatchObject({ type: CONNACK, returnCode: 0 });
     expect(seen).toEqual(["-/-", "user/-", "user/7077", "-/6f6e6c79", "-/ff00fe"]);
   });
 
   test("[SRV5-CON-6] bytes left over after the last payload field are malformed", () => {
     const h = harness();
-    const [code, closed] = refusal(h, rawConnect(2, [], [...str("a"), 1, 2, 3]));
+    const [code, closed] = refusal(h, rawConnect(2, [], [...rawStr("a"), 1, 2, 3]));
     expect(closed).toBe(true);
     expect(code).toBe(0x81);
   });
@@ -240,12 +204,12 @@ describe("MQTT 5.0 CONNECT properties", () => {
     ["SRV5-CON-14 Request Problem Information 2", [0x17, 2]],
     ["SRV5-CON-14 Request Problem Information twice", [0x17, 0, 0x17, 0]],
     ["SRV5-CON-16 Authentication Data without a method", [0x16, 0, 1, 0xaa]],
-    ["SRV5-CON-16 Authentication Method twice", [0x15, ...str("m"), 0x15, ...str("m")]],
+    ["SRV5-CON-16 Authentication Method twice", [0x15, ...rawStr("m"), 0x15, ...rawStr("m")]],
   ];
   test("[SRV5-CON-9, SRV5-CON-10, SRV5-CON-12, SRV5-CON-13, SRV5-CON-14, SRV5-CON-16, SRV5-PROP-4] forbidden values and repeats of CONNECT properties are refused with 0x82 (or 0x81) and closed", () => {
     const h = harness();
     for (const [name, bytes] of refusedProps) {
-      const [code, closed] = refusal(h, rawConnect(2, bytes, str("a")));
+      const [code, closed] = refusal(h, rawConnect(2, bytes, rawStr("a")));
       expect(closed, name).toBe(true);
       expect([0x81, 0x82], name).toContain(code);
     }
@@ -334,7 +298,7 @@ describe("MQTT 5.0 client identifiers", () => {
 
   test("[MQTT-3.1.3-3, MQTT-3.1.3-4] a payload without a client id, or a client id that is not UTF-8, is malformed", () => {
     const h = harness();
-    for (const hex of [rawConnect(2, [], []), rawConnect(2, [], str([0x61, 0xc0, 0x80])), rawConnect(2, [], str([0x61, 0x00]))]) {
+    for (const hex of [rawConnect(2, [], []), rawConnect(2, [], rawStr([0x61, 0xc0, 0x80])), rawConnect(2, [], rawStr([0x61, 0x00]))]) {
       const [code, closed] = refusal(h, hex);
       expect(closed).toBe(true);
       expect(code).toBe(0x81);
@@ -343,7 +307,7 @@ describe("MQTT 5.0 client identifiers", () => {
 
   test("[MQTT-3.1.3-12] a user name that is not UTF-8 is malformed", () => {
     const h = harness();
-    const [code, closed] = refusal(h, rawConnect(2 + 128, [], [...str("a"), ...str([0xed, 0xa0, 0x80])]));
+    const [code, closed] = refusal(h, rawConnect(2 + 128, [], [...rawStr("a"), ...rawStr([0xed, 0xa0, 0x80])]));
     expect(closed).toBe(true);
     expect(code).toBe(0x81);
   });
@@ -353,8 +317,8 @@ describe("MQTT 5.0 wills on CONNECT", () => {
   test("[MQTT-3.1.3-11, SRV5-CON-23, MQTT-4.7.0-1] a Will Topic with a wildcard, empty, or not UTF-8 is refused and closed", () => {
     const h = harness();
     // Wildcards and an empty name: Protocol Error (SRV5-CON-23); bad UTF-8: malformed.
-    for (const [topic, want] of [[str("a/+"), [0x82]], [str("a/#"), [0x82]], [str(""), [0x82]], [str([0x61, 0xff]), [0x81]]] as const) {
-      const [code, closed] = refusal(h, rawConnect(2 + 4, [], [...str("a"), 0, ...topic, ...str("x")]));
+    for (const [topic, want] of [[rawStr("a/+"), [0x82]], [rawStr("a/#"), [0x82]], [rawStr(""), [0x82]], [rawStr([0x61, 0xff]), [0x81]]] as const) {
+      const [code, closed] = refusal(h, rawConnect(2 + 4, [], [...rawStr("a"), 0, ...topic, ...rawStr("x")]));
       expect(closed).toBe(true);
       expect(want).toContain(code);
     }
@@ -362,7 +326,7 @@ describe("MQTT 5.0 wills on CONNECT", () => {
 
   test("[MQTT-3.3.2-14] a Will Response Topic with a wildcard is refused with 0x82", () => {
     const h = harness();
-    const [code, closed] = refusal(h, rawConnect(2 + 4, [], [...str("a"), 6, 0x08, ...str("r/+"), ...str("w"), ...str("x")]));
+    const [code, closed] = refusal(h, rawConnect(2 + 4, [], [...rawStr("a"), 6, 0x08, ...rawStr("r/+"), ...rawStr("w"), ...rawStr("x")]));
     expect(code).toBe(0x82);
     expect(closed).toBe(true);
   });
@@ -423,7 +387,7 @@ describe("MQTT 5.0 CONNACK", () => {
     const will = { topic: "w", payload: "x", retain: true };
     const cases: Array<[string, number]> = [
       // Receive Maximum 0 (format) beats everything after it.
-      [rawConnect(2, [0x21, 0, 0, 0x15, ...str("X")], str(longId)), 0x82],
+      [rawConnect(2, [0x21, 0, 0, 0x15, ...rawStr("X")], rawStr(longId)), 0x82],
       [p5.connect(longId, { props: { authenticationMethod: "X" }, will, username: "u" }), 0x8c],
       [p5.connect(longId, { will, username: "u" }), 0x9a],
       [p5.connect(longId, { username: "u" }), 0x85],

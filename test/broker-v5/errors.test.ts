@@ -3,33 +3,10 @@
 // elsewhere. Titles name the ids they check.
 import { describe, expect, test } from "vitest";
 import { harness, pkt } from "../broker/harness";
-import { p5, take5, types } from "./harness5";
-
-const CONNACK = 2;
-const PUBLISH = 3;
-const PUBACK = 4;
-const PUBREC = 5;
-const PUBREL = 6;
-const PUBCOMP = 7;
-const SUBACK = 9;
-const PINGRESP = 13;
-const DISCONNECT = 14;
+import { p5, take5, types, CONNACK, DISCONNECT, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, connected, payloadOf } from "./harness5";
 
 type H = ReturnType<typeof harness>;
 type Rec = Record<string, unknown>;
-
-function connected(h: H, id: string, o: Parameters<typeof p5.connect>[1] = {}): number {
-  const c = h.open();
-  h.send(c, p5.connect(id, o));
-  const out = take5(h, c);
-  expect(out[0].type).toBe(CONNACK);
-  expect(out[0].returnCode).toBe(0);
-  return c;
-}
-
-function payloadOf(rec: Rec): string {
-  return Buffer.from(rec.payloadHex as string, "hex").toString();
-}
 
 function watcher(h: H): number {
   const w = connected(h, "watch");

@@ -1,8 +1,9 @@
 // MQTT 5.0 on the in-memory harness (test/broker/harness.ts): packets for the broker are built
 // from fixture-shaped records with the v5 codec (checked byte for byte by test/unit/v5 against
 // packets.json), and what the broker writes is parsed back into records. Test-only code.
+import { expect } from "vitest";
 import { encodePacketV5 } from "../../src/codec/encode5";
-import { Harness } from "../broker/harness";
+import { Harness, len } from "../broker/harness";
 import { PacketRecord, fromHex, toHex } from "../unit/helpers";
 import { packetToRecord5, parseOne5, recordToPacket5 } from "../unit/v5/helpers5";
 
@@ -75,17 +76,6 @@ function vbi(b: number[], at: number): [number, number] {
   }
 }
 
-function vbiBytes(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d += 128;
-    out.push(d);
-  } while (n > 0);
-  return out;
-}
-
 /**
  * A PUBLISH the server sent may carry Subscription Identifiers, which the codec's decoder
  * (written for what clients send) refuses: they are taken out here and returned apart.
@@ -123,8 +113,8 @@ function splitSubscriptionIds(hex: string): [string, number[]] {
     kept.push(...b.slice(start, i));
   }
   if (ids.length === 0) return [hex, []];
-  const body = [...b.slice(bodyAt, at), ...vbiBytes(kept.length), ...kept, ...b.slice(end)];
-  return [Buffer.from([b[0], ...vbiBytes(body.length), ...body]).toString("hex"), ids];
+  const body = [...b.slice(bodyAt, at), ...len(kept.length), ...kept, ...b.slice(end)];
+  return [Buffer.from([b[0], ...len(body.length), ...body]).toString("hex"), ids];
 }
 
 /** The broker's output to conn since the last take, parsed as MQTT 5.0 records. */
@@ -142,4 +132,49 @@ export function take5(h: Harness, conn: number): PacketRecord[] {
 /** Types of the records, for short assertions. */
 export function types(recs: PacketRecord[]): number[] {
   return recs.map((r) => r.type as number);
+}
+
+/** Packet types, for assertions on take5's records. */
+export const CONNACK = 2;
+export const PUBLISH = 3;
+export const PUBACK = 4;
+export const PUBREC = 5;
+export const PUBREL = 6;
+export const PUBCOMP = 7;
+export const SUBACK = 9;
+export const UNSUBACK = 11;
+export const PINGRESP = 13;
+export const DISCONNECT = 14;
+
+/** A 5.0 client connected (CONNACK 0 checked and taken) on a new connection of h. */
+export function connected(h: Harness, id: string, o: Connect5 = {}): number {
+  const c = h.open();
+  h.send(c, p5.connect(id, o));
+  const out = take5(h, c);
+  expect(out[0].type).toBe(CONNACK);
+  expect(out[0].returnCode).toBe(0);
+  return c;
+}
+
+/** The payload of a PUBLISH record, as text. */
+export function payloadOf(rec: Record<string, unknown>): string {
+  return Buffer.from(rec.payloadHex as string, "hex").toString();
+}
+
+// Raw bytes, for what the record encoder cannot express (malformed or unusual packets).
+
+/** A length-prefixed string or binary field. */
+export function rawStr(s: string | number[]): number[] {
+  const b = typeof s === "string" ? [...Buffer.from(s, "utf8")] : s;
+  return [b.length >> 8, b.length & 255, ...b];
+}
+
+/** A Variable Byte Integer. */
+export function rawVbi(n: number): number[] {
+  return [...len(n)];
+}
+
+/** A whole packet as hex: first byte, Remaining Length, body. */
+export function rawPacket(first: number, body: number[]): string {
+  return Buffer.from([first, ...len(body.length), ...body]).toString("hex");
 }

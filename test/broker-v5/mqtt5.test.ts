@@ -4,26 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { brokerSetStore } from "../../src/broker/broker";
 import { harness, pkt, CONNACK_OK } from "../broker/harness";
-import { p5, take5, types } from "./harness5";
-
-const CONNACK = 2;
-const PUBLISH = 3;
-const PUBACK = 4;
-const SUBACK = 9;
-const DISCONNECT = 14;
-
-function connected(h: ReturnType<typeof harness>, id: string, o: Parameters<typeof p5.connect>[1] = {}): number {
-  const c = h.open();
-  h.send(c, p5.connect(id, o));
-  const out = take5(h, c);
-  expect(out[0].type).toBe(CONNACK);
-  expect(out[0].returnCode).toBe(0);
-  return c;
-}
-
-function payloadOf(rec: Record<string, unknown>): string {
-  return Buffer.from(rec.payloadHex as string, "hex").toString();
-}
+import { p5, take5, types, CONNACK, DISCONNECT, PUBACK, PUBLISH, SUBACK, connected, payloadOf } from "./harness5";
 
 describe("MQTT 5.0 CONNECT and CONNACK (in-memory)", () => {
   test("[SRV5-CON-28, SRV5-CON-31, SRV5-CON-35, MQTT-3.2.2-16] CONNACK tells the server's limits; an empty client id gets an Assigned Client Identifier", () => {

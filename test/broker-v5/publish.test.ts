@@ -3,45 +3,16 @@
 // mqtt5.test.ts. Titles name the ids they check.
 import { describe, expect, test } from "vitest";
 import { harness, pkt } from "../broker/harness";
-import { p5, take5, types, v5 } from "./harness5";
-
-const CONNACK = 2;
-const PUBLISH = 3;
-const PUBACK = 4;
-const PUBREC = 5;
-const PUBREL = 6;
-const PUBCOMP = 7;
-const SUBACK = 9;
-const DISCONNECT = 14;
+import { p5, take5, types, v5, CONNACK, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, connected, payloadOf, rawPacket, rawStr } from "./harness5";
 
 type H = ReturnType<typeof harness>;
 type Rec = Record<string, unknown>;
-
-function connected(h: H, id: string, o: Parameters<typeof p5.connect>[1] = {}): number {
-  const c = h.open();
-  h.send(c, p5.connect(id, o));
-  const out = take5(h, c);
-  expect(out[0].type).toBe(CONNACK);
-  expect(out[0].returnCode).toBe(0);
-  return c;
-}
 
 function subscriber(h: H, id: string, filter: string, qos: number, o: Parameters<typeof p5.connect>[1] = {}): number {
   const c = connected(h, id, o);
   h.send(c, p5.subscribe(1, [[filter, qos]]));
   expect(types(take5(h, c))).toEqual([SUBACK]);
   return c;
-}
-
-function payloadOf(rec: Rec): string {
-  return Buffer.from(rec.payloadHex as string, "hex").toString();
-}
-
-function str(b: number[]): number[] {
-  return [b.length >> 8, b.length & 255, ...b];
-}
-function packet(first: number, body: number[]): string {
-  return Buffer.from([first, body.length, ...body]).toString("hex");
 }
 
 function expectDisconnect(h: H, c: number, code: number): void {
@@ -77,28 +48,28 @@ describe("MQTT 5.0 PUBLISH fixed header and fields", () => {
   test("[SRV5-PUB-1] a QoS 0 PUBLISH with DUP 1 is malformed: DISCONNECT 0x81", () => {
     const h = harness();
     const p = connected(h, "p");
-    h.send(p, packet(0x38, [...str([0x74]), 0])); // PUBLISH DUP=1 QoS 0, topic "t", Property Length 0
+    h.send(p, rawPacket(0x38, [...rawStr([0x74]), 0])); // PUBLISH DUP=1 QoS 0, topic "t", Property Length 0
     expectDisconnect(h, p, 0x81);
   });
 
   test("[MQTT-3.3.1-4] QoS 3 is malformed: DISCONNECT 0x81", () => {
     const h = harness();
     const p = connected(h, "p");
-    h.send(p, packet(0x36, [...str([0x74]), 0, 1, 0])); // QoS bits 11, id 1, Property Length 0
+    h.send(p, rawPacket(0x36, [...rawStr([0x74]), 0, 1, 0])); // QoS bits 11, id 1, Property Length 0
     expectDisconnect(h, p, 0x81);
   });
 
   test("[MQTT-3.3.2-1, MQTT-1.5.4-1] a topic name that is not well-formed UTF-8 is malformed: DISCONNECT 0x81", () => {
     const h = harness();
     const p = connected(h, "p");
-    h.send(p, packet(0x30, [...str([0x61, 0xed, 0xa0, 0x80]), 0]));
+    h.send(p, rawPacket(0x30, [...rawStr([0x61, 0xed, 0xa0, 0x80]), 0]));
     expectDisconnect(h, p, 0x81);
   });
 
   test("[MQTT-1.5.4-2, MQTT-4.7.3-2] a topic name containing U+0000 is malformed: DISCONNECT 0x81", () => {
     const h = harness();
     const p = connected(h, "p");
-    h.send(p, packet(0x30, [...str([0x61, 0x00, 0x62]), 0]));
+    h.send(p, rawPacket(0x30, [...rawStr([0x61, 0x00, 0x62]), 0]));
     expectDisconnect(h, p, 0x81);
   });
 
@@ -106,10 +77,10 @@ describe("MQTT 5.0 PUBLISH fixed header and fields", () => {
     const h = harness();
     const plain = subscriber(h, "plain", "t", 0);
     const bom = connected(h, "bom");
-    h.send(bom, packet(0x82, [0, 1, 0, ...str([0xef, 0xbb, 0xbf, 0x74]), 0]));
+    h.send(bom, rawPacket(0x82, [0, 1, 0, ...rawStr([0xef, 0xbb, 0xbf, 0x74]), 0]));
     expect(take5(h, bom)).toEqual([{ type: SUBACK, packetId: 1, returnCodes: [0], props: {} }]);
     const p = connected(h, "p");
-    h.send(p, packet(0x30, [...str([0xef, 0xbb, 0xbf, 0x74]), 0, 0x31]));
+    h.send(p, rawPacket(0x30, [...rawStr([0xef, 0xbb, 0xbf, 0x74]), 0, 0x31]));
     h.send(p, p5.publish("t", "2"));
     expect(take5(h, plain).map(payloadOf)).toEqual(["2"]);
     const got = take5(h, bom);
@@ -137,24 +108,24 @@ describe("MQTT 5.0 PUBLISH fixed header and fields", () => {
 
   test("[MQTT-3.3.2-13, MQTT-3.3.2-14, MQTT-3.3.2-19, MQTT-1.5.4-1] Response Topic and Content Type must be well-formed UTF-8 (DISCONNECT 0x81), and the Response Topic has no wildcards (DISCONNECT 0x82)", () => {
     const cases: Array<[number[], number]> = [
-      [[0x08, ...str([0x72, 0xff])], 0x81], // Response Topic, bad UTF-8
-      [[0x08, ...str([0x72, 0x2f, 0x23])], 0x82], // Response Topic "r/#"
-      [[0x08, ...str([0x2b])], 0x82], // Response Topic "+"
-      [[0x03, ...str([0xc0, 0xaf])], 0x81], // Content Type, overlong
+      [[0x08, ...rawStr([0x72, 0xff])], 0x81], // Response Topic, bad UTF-8
+      [[0x08, ...rawStr([0x72, 0x2f, 0x23])], 0x82], // Response Topic "r/#"
+      [[0x08, ...rawStr([0x2b])], 0x82], // Response Topic "+"
+      [[0x03, ...rawStr([0xc0, 0xaf])], 0x81], // Content Type, overlong
     ];
     for (const [props, code] of cases) {
       const h = harness();
       const p = connected(h, "p");
-      h.send(p, packet(0x30, [...str([0x74]), props.length, ...props]));
+      h.send(p, rawPacket(0x30, [...rawStr([0x74]), props.length, ...props]));
       expectDisconnect(h, p, code);
     }
   });
 
   test("[MQTT-1.5.7-1, SRV5-ENC-8] a User Property whose name or value is not UTF-8 is malformed; valid pairs pass unchanged", () => {
-    for (const pair of [[...str([0xff]), ...str([0x61])], [...str([0x61]), ...str([0x00])]]) {
+    for (const pair of [[...rawStr([0xff]), ...rawStr([0x61])], [...rawStr([0x61]), ...rawStr([0x00])]]) {
       const h = harness();
       const p = connected(h, "p");
-      h.send(p, packet(0x30, [...str([0x74]), pair.length + 1, 0x26, ...pair]));
+      h.send(p, rawPacket(0x30, [...rawStr([0x74]), pair.length + 1, 0x26, ...pair]));
       expectDisconnect(h, p, 0x81);
     }
     const h = harness();
@@ -261,9 +232,9 @@ describe("MQTT 5.0 packet identifiers and acknowledgements", () => {
 
   test("[SRV5-ENC-11] packet id 0 on a QoS 1 PUBLISH, a SUBSCRIBE or an UNSUBSCRIBE is a Protocol Error: DISCONNECT 0x82", () => {
     for (const hex of [
-      packet(0x32, [...str([0x74]), 0, 0, 0]), // PUBLISH QoS 1, id 0
-      packet(0x82, [0, 0, 0, ...str([0x74]), 0]), // SUBSCRIBE id 0
-      packet(0xa2, [0, 0, 0, ...str([0x74])]), // UNSUBSCRIBE id 0
+      rawPacket(0x32, [...rawStr([0x74]), 0, 0, 0]), // PUBLISH QoS 1, id 0
+      rawPacket(0x82, [0, 0, 0, ...rawStr([0x74]), 0]), // SUBSCRIBE id 0
+      rawPacket(0xa2, [0, 0, 0, ...rawStr([0x74])]), // UNSUBSCRIBE id 0
     ]) {
       const h = harness();
       const p = connected(h, "p");

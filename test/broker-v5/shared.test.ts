@@ -8,24 +8,9 @@ import { CONNACK_OK, harness, pkt } from "../broker/harness";
 import { brokerSetStore } from "../../src/broker/broker";
 import { restoreSession, restoreSubscription } from "../../src/broker/restore";
 import { PacketRecord } from "../unit/helpers";
-import { p5, take5 } from "./harness5";
-
-const CONNACK = 2;
-const PUBLISH = 3;
-const SUBACK = 9;
-const UNSUBACK = 11;
-const DISCONNECT = 14;
+import { p5, take5, CONNACK, DISCONNECT, PUBLISH, SUBACK, UNSUBACK, connected, payloadOf } from "./harness5";
 
 type H = ReturnType<typeof harness>;
-
-function connected(h: H, id: string, o: Parameters<typeof p5.connect>[1] = {}): number {
-  const c = h.open();
-  h.send(c, p5.connect(id, o));
-  const out = take5(h, c);
-  expect(out[0].type).toBe(CONNACK);
-  expect(out[0].returnCode).toBe(0);
-  return c;
-}
 
 /** A 5.0 client in the session `id` subscribed to filters (one SUBACK taken). */
 function member(h: H, id: string, filters: Array<[string, number]>, o: Parameters<typeof p5.connect>[1] = {}, props: Record<string, unknown> = {}): number {
@@ -35,10 +20,6 @@ function member(h: H, id: string, filters: Array<[string, number]>, o: Parameter
   expect(out[0].type).toBe(SUBACK);
   expect(out[0].returnCodes).toEqual(filters.map((f) => f[1]));
   return c;
-}
-
-function payloadOf(rec: PacketRecord): string {
-  return Buffer.from(rec.payloadHex as string, "hex").toString();
 }
 
 /** The PUBLISH packets the broker wrote to conn since the last take. */

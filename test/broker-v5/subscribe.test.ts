@@ -4,38 +4,10 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { harness, pkt } from "../broker/harness";
-import { p5, take5, types, v5 } from "./harness5";
-
-const CONNACK = 2;
-const PUBLISH = 3;
-const PUBACK = 4;
-const SUBACK = 9;
-const UNSUBACK = 11;
-const DISCONNECT = 14;
+import { p5, take5, types, v5, CONNACK, DISCONNECT, PUBACK, PUBLISH, SUBACK, UNSUBACK, connected, payloadOf, rawPacket, rawStr } from "./harness5";
 
 type H = ReturnType<typeof harness>;
 type Rec = Record<string, unknown>;
-
-function connected(h: H, id: string, o: Parameters<typeof p5.connect>[1] = {}): number {
-  const c = h.open();
-  h.send(c, p5.connect(id, o));
-  const out = take5(h, c);
-  expect(out[0].type).toBe(CONNACK);
-  expect(out[0].returnCode).toBe(0);
-  return c;
-}
-
-function payloadOf(rec: Rec): string {
-  return Buffer.from(rec.payloadHex as string, "hex").toString();
-}
-
-function str(b: number[] | string): number[] {
-  const x = typeof b === "string" ? [...Buffer.from(b, "utf8")] : b;
-  return [x.length >> 8, x.length & 255, ...x];
-}
-function packet(first: number, body: number[]): string {
-  return Buffer.from([first, body.length, ...body]).toString("hex");
-}
 
 function expectDisconnect(h: H, c: number, code: number): void {
   expect(take5(h, c)).toEqual([{ type: DISCONNECT, reasonCode: code, props: {} }]);
@@ -57,21 +29,21 @@ describe("MQTT 5.0 SUBSCRIBE", () => {
   test("[MQTT-3.8.1-1] SUBSCRIBE flags other than 0010 are malformed: DISCONNECT 0x81", () => {
     const h = harness();
     const c = connected(h, "c");
-    h.send(c, packet(0x80, [0, 1, 0, ...str("t"), 0]));
+    h.send(c, rawPacket(0x80, [0, 1, 0, ...rawStr("t"), 0]));
     expectDisconnect(h, c, 0x81);
   });
 
   test("[MQTT-3.8.3-1] a topic filter that is not UTF-8 is malformed: DISCONNECT 0x81", () => {
     const h = harness();
     const c = connected(h, "c");
-    h.send(c, packet(0x82, [0, 1, 0, ...str([0x74, 0xc3]), 0]));
+    h.send(c, rawPacket(0x82, [0, 1, 0, ...rawStr([0x74, 0xc3]), 0]));
     expectDisconnect(h, c, 0x81);
   });
 
   test("[MQTT-3.8.3-2] a SUBSCRIBE without filters is a Protocol Error: DISCONNECT 0x82", () => {
     const h = harness();
     const c = connected(h, "c");
-    h.send(c, packet(0x82, [0, 1, 0]));
+    h.send(c, rawPacket(0x82, [0, 1, 0]));
     expectDisconnect(h, c, 0x82);
   });
 
@@ -172,21 +144,21 @@ describe("MQTT 5.0 UNSUBSCRIBE", () => {
   test("[MQTT-3.10.1-1] UNSUBSCRIBE flags other than 0010 are malformed: DISCONNECT 0x81", () => {
     const h = harness();
     const c = connected(h, "c");
-    h.send(c, packet(0xa0, [0, 1, 0, ...str("t")]));
+    h.send(c, rawPacket(0xa0, [0, 1, 0, ...rawStr("t")]));
     expectDisconnect(h, c, 0x81);
   });
 
   test("[MQTT-3.10.3-1] an UNSUBSCRIBE filter that is not UTF-8 is malformed: DISCONNECT 0x81", () => {
     const h = harness();
     const c = connected(h, "c");
-    h.send(c, packet(0xa2, [0, 1, 0, ...str([0xf8, 0x88, 0x80, 0x80, 0x80])]));
+    h.send(c, rawPacket(0xa2, [0, 1, 0, ...rawStr([0xf8, 0x88, 0x80, 0x80, 0x80])]));
     expectDisconnect(h, c, 0x81);
   });
 
   test("[MQTT-3.10.3-2] an UNSUBSCRIBE without filters is a Protocol Error: DISCONNECT 0x82", () => {
     const h = harness();
     const c = connected(h, "c");
-    h.send(c, packet(0xa2, [0, 1, 0]));
+    h.send(c, rawPacket(0xa2, [0, 1, 0]));
     expectDisconnect(h, c, 0x82);
   });
 

@@ -101,7 +101,8 @@ function str(s: string): number[] {
   const b = [...Buffer.from(s, "utf8")];
   return [b.length >> 8, b.length & 255, ...b];
 }
-function len(n: number): number[] {
+/** A Variable Byte Integer (Remaining Length), as bytes. */
+export function len(n: number): number[] {
   const out: number[] = [];
   do {
     let d = n % 128;

@@ -1,10 +1,10 @@
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, MqttClient } from "mqtt";
 import { afterEach, describe, expect, test } from "vitest";
-import { REPO_ROOT, trackChild } from "../e2e/targets";
+import { startBroker } from "./fixtures/brokerProcess";
 
 // Issue 6's crash test: a real broker process with durable persistence is killed with SIGKILL
 // in the middle of a QoS 1 / QoS 2 stream and restarted on the same port. MQTT.js clients
@@ -24,25 +24,6 @@ afterEach(() => {
   if (dir !== "") rmSync(dir, { recursive: true, force: true });
   dir = "";
 });
-
-function startBroker(port: number, config: string): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/midge.js"), "--port", String(port), "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
-    trackChild(child);
-    children.push(child);
-    let log = "";
-    const timer = setTimeout(() => reject(new Error("broker did not start: " + log)), 8000);
-    child.stderr!.on("data", (d: Buffer) => {
-      log += d.toString();
-      const m = /listen socket on port (\d+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-    child.once("exit", () => reject(new Error("broker exited: " + log)));
-  });
-}
 
 function client(port: number, clientId: string): Promise<MqttClient> {
   const c = connect({ host: "127.0.0.1", port, clientId, clean: false, reconnectPeriod: 100, keepalive: 30 });
@@ -64,7 +45,7 @@ async function streamThroughCrash(qos: 1 | 2): Promise<{ n: number; lost: number
   // The queue must hold the whole stream: a full queue drops by design (SRV-IMPL-10), which is
   // not what this test measures.
   writeFileSync(config, `persistence true\npersistence_location ${dir}\npersistence_mode durable\nsys_interval 0\nmax_queued_messages ${SIZES[1].n * 2}\n`);
-  let broker = await startBroker(0, config);
+  let broker = await startBroker(0, config, children);
   const port = broker.port;
   const sub = await client(port, "crash-sub");
   await new Promise<void>((res, rej) => sub.subscribe("stream/#", { qos }, (e) => (e ? rej(e) : res())));
@@ -91,7 +72,7 @@ async function streamThroughCrash(qos: 1 | 2): Promise<{ n: number; lost: number
           ackedBeforeKill = acked;
           // Same port, once the old process is gone, so the clients' automatic reconnects find it again.
           broker.child.once("exit", () => {
-            startBroker(port, config).then((b) => (broker = b));
+            startBroker(port, config, children).then((b) => (broker = b));
           });
           broker.child.kill("SIGKILL");
         }

@@ -1,10 +1,10 @@
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import { afterEach, describe, expect, test } from "vitest";
-import { REPO_ROOT, trackChild } from "../e2e/targets";
+import { startBroker } from "./fixtures/brokerProcess";
 
 // Issue 16: MQTT 5.0 session and message state through a kill -9. A real broker process with
 // durable persistence is killed with SIGKILL while MQTT.js 5.0 clients have state in it, kept
@@ -21,25 +21,6 @@ afterEach(() => {
   if (dir !== "") rmSync(dir, { recursive: true, force: true });
   dir = "";
 });
-
-function startBroker(port: number, config: string): Promise<{ child: ChildProcess; port: number; log: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/midge.js"), "--port", String(port), "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
-    trackChild(child);
-    children.push(child);
-    let log = "";
-    const timer = setTimeout(() => reject(new Error("broker did not start: " + log)), 8000);
-    child.stderr!.on("data", (d: Buffer) => {
-      log += d.toString();
-      const m = /listen socket on port (\d+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), log: () => log });
-      }
-    });
-    child.once("exit", () => reject(new Error("broker exited: " + log)));
-  });
-}
 
 interface Connected {
   client: MqttClient;
@@ -98,7 +79,7 @@ describe("crash (kill -9) with durable persistence, MQTT 5.0 state", () => {
     dir = mkdtempSync(join(tmpdir(), "midge-crash5-"));
     const config = join(dir, "midge.conf");
     writeFileSync(config, `persistence true\npersistence_location ${dir}\npersistence_mode durable\nsys_interval 0\n`);
-    let broker = await startBroker(0, config);
+    let broker = await startBroker(0, config, children);
     const port = broker.port;
 
     // The subscriber: a session that outlives its connection by an hour, with options and ids.
@@ -122,7 +103,7 @@ describe("crash (kill -9) with durable persistence, MQTT 5.0 state", () => {
     broker.child.kill("SIGKILL");
     await exited;
     await sleep(DOWN_MS);
-    broker = await startBroker(port, config);
+    broker = await startBroker(port, config, children);
     expect(broker.log()).toMatch(/Restored from .*: 1 retained messages, 2 sessions, 3 subscriptions, 5 queued or in-flight messages/);
 
     const again = await client5(port, "sub5", { clean: false, properties: { sessionExpiryInterval: 3600 } });
@@ -167,7 +148,7 @@ describe("crash (kill -9) with durable persistence, MQTT 5.0 state", () => {
     dir = mkdtempSync(join(tmpdir(), "midge-crash5-"));
     const config = join(dir, "midge.conf");
     writeFileSync(config, `persistence true\npersistence_location ${dir}\npersistence_mode durable\nsys_interval 0\n`);
-    let broker = await startBroker(0, config);
+    let broker = await startBroker(0, config, children);
     const port = broker.port;
     const w = await client5(port, "will5", {
       clean: false,
@@ -182,7 +163,7 @@ describe("crash (kill -9) with durable persistence, MQTT 5.0 state", () => {
     await exited;
     await sleep(1000);
     const restartedAt = Date.now();
-    broker = await startBroker(port, config);
+    broker = await startBroker(port, config, children);
     const watch = await client5(port, "watch5");
     await subscribe(watch.client, "will/#", { qos: 1 });
     await until("the will", () => watch.messages.length >= 1, 8000);

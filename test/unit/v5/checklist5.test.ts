@@ -9,6 +9,7 @@ import { Properties, addUserProperty, newProperties } from "../../../src/codec/p
 import { Bytes } from "../../../src/bytes/bytes";
 import { PacketFixtures, fromHex, groupsHex, loadFixture, toHex, u8 } from "../helpers";
 import { Fixtures5, normalizeRecord5, packetToRecord5, parseOne5 } from "./helpers5";
+import { rawStr, rawVbi } from "../../broker-v5/harness5";
 
 const fx = loadFixture<PacketFixtures & { v5: Fixtures5 }>("packets.json").v5;
 
@@ -32,20 +33,8 @@ function replayFixtures(id: string): number {
   return n;
 }
 
-function str(b: number[] | string): number[] {
-  const x = typeof b === "string" ? [...Buffer.from(b, "utf8")] : b;
-  return [x.length >> 8, x.length & 255, ...x];
-}
-function vbi(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d += 128;
-    out.push(d);
-  } while (n > 0);
-  return out;
-}
+const str = rawStr;
+const vbi = rawVbi;
 function packet(first: number, body: number[]): Uint8Array {
   return new Uint8Array([first, ...vbi(body.length), ...body]);
 }
