@@ -4,7 +4,7 @@
 // the ids of docs/spec/mqtt-5.0.md they check. Routing runs both ways: scanning the table and
 // through the topic tree index (the index holds the inner filter).
 import { describe, expect, test } from "vitest";
-import { CONNACK_OK, harness, pkt } from "../broker/harness";
+import { CONNACK_OK, harness, pkt, recordingStore } from "../broker/harness";
 import { brokerSetStore } from "../../src/broker/broker";
 import { restoreSession, restoreSubscription } from "../../src/broker/restore";
 import { PacketRecord } from "../unit/helpers";
@@ -310,9 +310,7 @@ describe("MQTT 5.0 shared subscriptions and persistence", () => {
   test("[SRV5-SUB-7] the store keeps a member's whole $share filter, and a session read back from it is a member again", () => {
     const h = harness();
     const calls: string[] = [];
-    const record = (name: string) => (...args: unknown[]) => void calls.push(name + " " + args.filter((a) => typeof a === "string" || typeof a === "number").join(" "));
-    const names = ["retainedSet", "retainedDelete", "sessionSet", "sessionDelete", "subscriptionSet", "subscriptionDelete", "messageAdd", "messageSent", "messageReleased", "messageDelete", "inboundAdd", "inboundDelete", "sessionExpiry", "sessionWill", "commit"];
-    brokerSetStore(h.broker, Object.fromEntries(names.map((n) => [n, record(n)])) as unknown as Parameters<typeof brokerSetStore>[1]);
+    brokerSetStore(h.broker, recordingStore(calls));
     const a = member(h, "a", [["$share/g/p/#", 1]], { clean: false, props: { sessionExpiryInterval: 60 } });
     h.send(a, p5.unsubscribe(2, ["$share/g/p/#"]));
     expect(calls.filter((c) => c.startsWith("subscription"))).toEqual(["subscriptionSet a $share/g/p/# 1 0 0", "subscriptionDelete a $share/g/p/#"]);

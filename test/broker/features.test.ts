@@ -7,7 +7,7 @@ import { brokerSetStore, brokerSysPublish } from "../../src/broker/broker";
 import { Features, allFeatures } from "../../src/features";
 import { installFeatures } from "../../targets/node/features";
 import { logTextDecode } from "../../targets/node/logText";
-import { CONNACK_OK, harness, pkt } from "./harness";
+import { CONNACK_OK, harness, pkt, recordingStore } from "./harness";
 
 function without(name: keyof Features): void {
   const f = allFeatures();
@@ -144,24 +144,7 @@ describe("features off: the answers MQTT 3.1.1 allows", () => {
     without("persistence");
     const h = harness();
     const calls: string[] = [];
-    const record = (name: string) => () => void calls.push(name);
-    brokerSetStore(h.broker, {
-      retainedSet: record("retainedSet"),
-      retainedDelete: record("retainedDelete"),
-      sessionSet: record("sessionSet"),
-      sessionDelete: record("sessionDelete"),
-      subscriptionSet: record("subscriptionSet"),
-      subscriptionDelete: record("subscriptionDelete"),
-      messageAdd: record("messageAdd"),
-      sessionExpiry: record("sessionExpiry"),
-      sessionWill: record("sessionWill"),
-      messageSent: record("messageSent"),
-      messageReleased: record("messageReleased"),
-      messageDelete: record("messageDelete"),
-      inboundAdd: record("inboundAdd"),
-      inboundDelete: record("inboundDelete"),
-      commit: record("commit"),
-    });
+    brokerSetStore(h.broker, recordingStore(calls));
     const c = h.open();
     h.send(c, pkt.connect("k", { clean: false }) + pkt.subscribe(1, [["t", 1]]) + pkt.publish("t", "x", { qos: 1, id: 1, retain: true }));
     expect(h.take(c).length).toBe(4);

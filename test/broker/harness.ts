@@ -4,6 +4,7 @@ import { createBroker, brokerOpen, brokerData, brokerClosed, brokerDrained, brok
 import { createTopicTree } from "../../src/topics/topicTree";
 import { DEFAULT_LIMITS, Limits, mergeLimits } from "../../src/limits";
 import type { Bytes } from "../../src/bytes/bytes";
+import type { Store } from "../../src/platform";
 
 export interface Harness {
   broker: Broker;
@@ -90,6 +91,35 @@ export function harness(overrides: Partial<Limits> = {}, tree = false): Harness 
       now.ms += ms;
       brokerTick(broker);
     },
+  };
+}
+
+/**
+ * A Store that records each call as "name arg arg ..." (its string and number arguments) in
+ * calls, for tests of what the broker reports to its store.
+ */
+export function recordingStore(calls: string[]): Store {
+  const record =
+    (name: string) =>
+    (...args: unknown[]): void => {
+      calls.push([name].concat(args.filter((a) => typeof a === "string" || typeof a === "number").map(String)).join(" "));
+    };
+  return {
+    retainedSet: record("retainedSet"),
+    retainedDelete: record("retainedDelete"),
+    sessionSet: record("sessionSet"),
+    sessionDelete: record("sessionDelete"),
+    subscriptionSet: record("subscriptionSet"),
+    subscriptionDelete: record("subscriptionDelete"),
+    messageAdd: record("messageAdd"),
+    messageSent: record("messageSent"),
+    messageReleased: record("messageReleased"),
+    messageDelete: record("messageDelete"),
+    inboundAdd: record("inboundAdd"),
+    inboundDelete: record("inboundDelete"),
+    sessionExpiry: record("sessionExpiry"),
+    sessionWill: record("sessionWill"),
+    commit: record("commit"),
   };
 }
 
