@@ -30,8 +30,6 @@ export interface BridgeLink {
   close(bridge: number): void;
 }
 
-
-
 export const enum LinkState {
   /** Not running (start_type once after a failure, or shut down). */
   STOPPED = 0,

@@ -248,7 +248,6 @@ export function brokerStats(b: Broker): BrokerStats {
   return b.stats;
 }
 
-
 /** Installs authentication and authorisation (undefined: allow everything). */
 export function brokerSetPolicy(b: Broker, policy: Policy | undefined): void {
   b.policy = policy;

@@ -15,7 +15,6 @@ import { Broker, ConnState, Session } from "./state";
  * only, so a build without MQTT 5 drops this file; 3.1 and 3.1.1 connections never reach it.
  */
 
-
 /** The reply properties, emptied, for filling in. */
 function replyProps(b: Broker): Properties {
   propertiesReset(b.replyProps);
@@ -83,7 +82,6 @@ export function connectV5(b: Broker, conn: number, p: Packet, s: Session): void 
     c.willDelay = p.willProps.willDelayInterval > 0 ? p.willProps.willDelayInterval : 0;
   }
 }
-
 
 /**
  * PUBACK, PUBREC, PUBREL or PUBCOMP for conn: the 3.1.1 form, which is also 5.0's for Success,

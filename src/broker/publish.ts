@@ -119,7 +119,6 @@ function keep(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: 
   return m;
 }
 
-
 /** Applies RETAIN = 1 (MQTT-3.3.1-5, MQTT-3.3.1-7, MQTT-3.3.1-10, MQTT-3.3.1-11) for a message the broker accepted. */
 function retain(b: Broker, topic: string, topicBytes: Bytes, payload: Bytes, qos: number): void {
   retainedStore(b, keep(b, topic, topicBytes, payload, qos));

@@ -43,7 +43,6 @@ export const enum Fault {
   DUPLICATE = 9,
 }
 
-
 function isQos(qos: number): boolean {
   return qos === 0 || qos === 1 || qos === 2;
 }

@@ -29,8 +29,6 @@ export function packetSize(remaining: number): number {
   return 1 + variableLength(remaining) + remaining;
 }
 
-
-
 function writeU32(n: number): void {
   writerByte(out, Math.floor(n / 16777216) % 256);
   writerByte(out, Math.floor(n / 65536) % 256);
@@ -41,7 +39,6 @@ function writeU32(n: number): void {
 function writeText(s: string): void {
   fieldString(out, s, utf8Length(s));
 }
-
 
 /**
  * Bytes the properties of pr that may appear in `place` (a PropertyPlace) take, without the
