@@ -14,8 +14,8 @@ import { Broker } from "./state";
  * on from every PUBACK/PUBCOMP, brokerDrained (the target's send buffer emptied) and
  * brokerTick.
  *
- * A replay (started in handlers/subscribe.ts) walks the retained slots [rpAt, rpEnd) that
- * existed at SUBSCRIBE; later messages are appended past rpEnd and were routed to the
+ * A replay (replayStart, from handlers/subscribe.ts) walks the retained slots [at, end) that
+ * existed at SUBSCRIBE; later messages are appended past end and were routed to the
  * subscriber live. Removals keep that true (retained.ts). The replays of a session end when it
  * goes offline, a persistent session's too: MQTT asks for retained messages at SUBSCRIBE only,
  * and a client that wants them again subscribes again. One per subscription (a new SUBSCRIBE
@@ -25,23 +25,28 @@ import { Broker } from "./state";
 
 /** Ends the replay of subscription slot sub and every replay of session slot session (-1: none). */
 export function replayStop(b: Broker, sub: number, session: number): void {
+  const span2 = b.rpSpan * b.rpSpan;
   let i = 0;
   while (i < b.rpCount) {
-    if (b.rpSub[i] !== sub && b.subSession[b.rpSub[i]] !== session) {
+    const own = Math.floor(b.rp[i] / span2);
+    if (own !== sub && b.subSession[own] !== session) {
       i++;
       continue;
     }
     b.rpCount--;
-    for (let j = i; j < b.rpCount; j++) {
-      b.rpSub[j] = b.rpSub[j + 1];
-      b.rpAt[j] = b.rpAt[j + 1];
-      b.rpEnd[j] = b.rpEnd[j + 1];
-    }
-    // The table holds memory only while replays are under way (about 3 variables an entry on Espruino).
-    b.rpSub.pop();
-    b.rpAt.pop();
-    b.rpEnd.pop();
+    for (let j = i; j < b.rpCount; j++) b.rp[j] = b.rp[j + 1];
+    // The table holds memory only while replays are under way (one variable an entry on Espruino).
+    b.rp.pop();
   }
+}
+
+/** Starts (or starts again from the first slot) the replay of subscription slot sub, over the messages retained now. */
+export function replayStart(b: Broker, sub: number): void {
+  const span2 = b.rpSpan * b.rpSpan;
+  let k = 0;
+  while (k < b.rpCount && Math.floor(b.rp[k] / span2) !== sub) k++;
+  if (k === b.rpCount) b.rpCount++;
+  b.rp[k] = sub * span2 + b.retainedCount; // at 0, end: what is retained now
 }
 
 /**
@@ -50,21 +55,23 @@ export function replayStop(b: Broker, sub: number, session: number): void {
  */
 export function replayPump(b: Broker, session: number): void {
   const s = b.sessions[session];
+  const span = b.rpSpan;
   let i = 0;
   while (i < b.rpCount) {
-    const sub = b.rpSub[i];
+    const sub = Math.floor(b.rp[i] / (span * span));
     if (b.subSession[sub] !== session) {
       i++;
       continue;
     }
-    while (b.rpAt[i] < b.rpEnd[i]) {
-      const m = b.retained[b.rpAt[i]];
+    // at < end; b.rp[i] += span moves at on by one.
+    while (Math.floor(b.rp[i] / span) % span < b.rp[i] % span) {
+      const m = b.retained[Math.floor(b.rp[i] / span) % span];
       const granted = b.subQos[sub];
       const qos = m.qos < granted ? m.qos : granted;
       // An expired retained message is not sent (MQTT-3.3.2-5).
       if (topicMatches(b.subFilter[sub], m.topic) && !(MIDGE_FEATURES.mqtt5 && messageExpired(b, m)) && (b.policy === undefined || b.policy.allow(s.clientId, s.hasUsername, s.username, m.topic, Access.READ))) {
         if (qos === 0 ? b.transport.pending(s.conn) > Math.floor(b.limits.maxPendingBytes / 2) : !flowsCanSend(s, MIDGE_FEATURES.mqtt5 ? windowOf(b, s) : b.limits.maxInflight)) return;
-        b.rpAt[i]++;
+        b.rp[i] += span;
         if (MIDGE_FEATURES.mqtt5 && b.subIds[sub] > 0) {
           // The subscription's Subscription Identifier goes with each (MQTT-3.3.4-3).
           b.replayId[0] = b.subIds[sub];
@@ -73,7 +80,7 @@ export function replayPump(b: Broker, session: number): void {
           deliver(b, session, m, qos, true);
         }
       } else {
-        b.rpAt[i]++;
+        b.rp[i] += span;
       }
     }
     replayStop(b, sub, -1);

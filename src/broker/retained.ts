@@ -20,18 +20,21 @@ function retainedRemove(b: Broker, topic: string): boolean {
   if (topic.charCodeAt(0) === 36 && topic.indexOf("$SYS/") === 0) b.systemRetained--;
   delete b.retainedIndex[key];
   // The hole left at slot is filled from the slots above it and the last slot goes. With no
-  // replay under way (replay.ts) the last message fills it at once. A replay's bounds rpAt and
-  // rpEnd split the table into runs (done, still to send, appended since SUBSCRIBE): the hole
+  // replay under way (replay.ts) the last message fills it at once. A replay's bounds at and
+  // end (Broker.rp) split the table into runs (done, still to send, appended since SUBSCRIBE): the hole
   // is filled from the top of its own run, moves to that slot, each bound above it moves down
   // by one as it passes, and so on up to the last slot. Every run keeps its messages, so a
   // replay neither skips a survivor nor sends a message twice, nor one appended since.
   const top = b.retainedCount;
+  const span = b.rpSpan;
   let hole = slot;
   for (;;) {
     let q = top;
     for (let i = 0; i < b.rpCount; i++) {
-      if (b.rpAt[i] > hole && b.rpAt[i] < q) q = b.rpAt[i];
-      if (b.rpEnd[i] > hole && b.rpEnd[i] < q) q = b.rpEnd[i];
+      const at = Math.floor(b.rp[i] / span) % span;
+      const end = b.rp[i] % span;
+      if (at > hole && at < q) q = at;
+      if (end > hole && end < q) q = end;
     }
     if (q - 1 !== hole) {
       const moved = b.retained[q - 1];
@@ -40,8 +43,9 @@ function retainedRemove(b: Broker, topic: string): boolean {
       hole = q - 1;
     }
     for (let i = 0; i < b.rpCount; i++) {
-      if (b.rpAt[i] === q) b.rpAt[i] = q - 1;
-      if (b.rpEnd[i] === q) b.rpEnd[i] = q - 1;
+      // A bound at q moves down by one: at is counted in spans, end in ones.
+      if (Math.floor(b.rp[i] / span) % span === q) b.rp[i] -= span;
+      if (b.rp[i] % span === q) b.rp[i] -= 1;
     }
     if (q === top) break;
   }

@@ -194,14 +194,17 @@ export interface Broker {
   /** Retained $SYS messages among them (not counted against maxRetained). */
   systemRetained: number;
   /**
-   * Retained replays under way (replay.ts), in SUBSCRIBE order: the subscription slot, and the
-   * retained slots [rpAt, rpEnd) still to go through. At most one per subscription, so bounded
-   * by maxSubscriptions; only online sessions have them. Not persisted: a restart ends them.
+   * Retained replays under way (replay.ts), in SUBSCRIBE order, one number each: the
+   * subscription slot sub and the retained slots [at, end) still to go through, as
+   * (sub × rpSpan + at) × rpSpan + end. One number an entry is one variable on Espruino (a
+   * small integer in an array), where three arrays took three. At most one per subscription,
+   * so bounded by maxSubscriptions; only online sessions have them. Not persisted: a restart
+   * ends them.
    */
-  rpSub: number[];
-  rpAt: number[];
-  rpEnd: number[];
+  rp: number[];
   rpCount: number;
+  /** Above any retained slot (maxRetained plus room for $SYS topics): the base of rp's numbers. */
+  rpSpan: number;
   /** Sessions that matched the message being routed (scratch). */
   matched: number[];
   packet: Packet;
@@ -307,10 +310,9 @@ export function newBrokerState(limits: Limits, transport: Transport, clock: Cloc
     retainedIndex: {},
     retainedBytes: 0,
     systemRetained: 0,
-    rpSub: [],
-    rpAt: [],
-    rpEnd: [],
+    rp: [],
     rpCount: 0,
+    rpSpan: limits.maxRetained + 1024,
     matched: [],
     packet: newPacket(),
     codes: [],

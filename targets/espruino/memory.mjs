@@ -100,7 +100,7 @@ export function sizes(limits) {
  * unit: `c` holds that engine's measured item costs, `scale` converts measured per-byte costs
  * (1 for QuickJS bytes), `str(n)` and `buf(n)` cost a String and a Uint8Array of n bytes.
  */
-function items(limits, c, scale, str, buf) {
+function items(limits, c, scale, str, buf, replayEach) {
   const { T, P, Tr, Pr } = sizes(limits);
   const perByte = (item, key) => item[key] * scale;
   const msg = (item) => item.fixed + perByte(item, "perTopicByte") * T + perByte(item, "perPayloadByte") * P;
@@ -119,6 +119,10 @@ function items(limits, c, scale, str, buf) {
     ["partial packets (" + limits.maxPacketSize + " B)", limits.maxConnections, c.partial.fixed + perByte(c.partial, "perByte") * limits.maxPacketSize],
     ["wills (" + limits.maxPacketSize + " B)", limits.maxConnections, buf(limits.maxPacketSize) + str(T)],
     ["send buffers (" + sendBuffer + " B)", limits.maxConnections, str(sendBuffer)],
+    // Retained replays under way (src/broker/replay.ts): one number each, at most one per
+    // subscription of an online session. Not measured: one array element holding a small
+    // integer (one variable on Espruino, a 16-byte value in a QuickJS array).
+    ["retained replays under way", Math.min(limits.maxSubscriptions, limits.maxConnections * limits.maxSubscriptionsPerClient), replayEach],
     // The encoder's writer grows to the largest packet (doubling) and stays; each send takes a
     // copy and converts it to a String; each received chunk (<= 536 B) is converted once.
     ["packet buffers", 1, buf(2 * limits.maxPacketSize) + buf(limits.maxPacketSize) + str(limits.maxPacketSize) + str(536) + buf(536)],
@@ -153,7 +157,7 @@ export function worstCase(profile, costs, _bundleBytes, limits, geo, startupOver
   // (startup.mjs), else the older single measurement scaled by table slots.
   const measured = costs.startup && costs.startup.boards ? costs.startup.boards[profile.board] : undefined;
   const start = startupOverride !== undefined ? startupOverride : measured !== undefined ? measured.vars : startVars(lim, costs);
-  const list = items(lim, costsFor(profile, costs).espruino.items, scale, (n) => stringVars(n, board), (n) => bytesVars(n, board));
+  const list = items(lim, costsFor(profile, costs).espruino.items, scale, (n) => stringVars(n, board), (n) => bytesVars(n, board), 1);
   const total = start + list.reduce((n, i) => n + i.total, 0);
   return { jsVars, reserve, budget, start, items: list, total, scale, board };
 }
@@ -173,6 +177,7 @@ export function calibration(profile, costs) {
     1,
     (n) => n + qjs.stringOverhead,
     (n) => n + qjs.bytesOverhead,
+    16,
   );
   const eDynamic = e.total - e.start;
   const qDynamic = q.reduce((n, i) => n + i.total, 0);

@@ -9,7 +9,7 @@ import { utf8Length } from "../../bytes/bytes";
 import { sendBytes } from "../delivery";
 import { isV5 } from "../message5";
 import { encodeSubackCodes } from "../mqtt5";
-import { replayPump } from "../replay";
+import { replayPump, replayStart } from "../replay";
 import { shareFilterStart } from "../shared";
 import { Broker } from "../state";
 import { SubResult, findSubscription, subscriptionAdd, subscriptionRemove } from "../subscriptions";
@@ -78,15 +78,7 @@ export function handleSubscribe(b: Broker, conn: number, p: Packet): void {
     // replay, or starts it again from the first slot, over the messages retained now.
     for (let i = 0; i < p.count; i++) {
       if (codes[i] >= NO_RETAINED) continue;
-      const sub = findSubscription(b, c.session, p.filters[i], "");
-      let k = 0;
-      while (k < b.rpCount && b.rpSub[k] !== sub) k++;
-      if (k === b.rpCount) {
-        b.rpSub[k] = sub;
-        b.rpCount++;
-      }
-      b.rpAt[k] = 0;
-      b.rpEnd[k] = b.retainedCount;
+      replayStart(b, findSubscription(b, c.session, p.filters[i], ""));
     }
     replayPump(b, c.session); // as many now as fit
   }
