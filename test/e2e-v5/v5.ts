@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { connect as mqttjsConnect } from "mqtt";
 import type { IClientOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient } from "mqtt";
 import { describe, expect } from "vitest";
-import { Harness, HOST, RawClient, RxPacket, WAIT_MS, describeOn, describePacket, frame, mqttString, sleep, u16, vbi } from "../e2e/helpers";
+import { Harness, HOST, Inbox, Msg, RawClient, RxPacket, WAIT_MS, describeOn, describePacket, frame, mqttString, sleep, u16, vbi } from "../e2e/helpers";
 import { REPO_ROOT } from "../e2e/targets";
 import type { StartOptions, Target } from "../e2e/targets";
 
@@ -70,60 +70,18 @@ export function startV5(target: Target, ctx: Parameters<typeof Harness.start>[1]
 
 export type PublishProps = NonNullable<IPublishPacket["properties"]>;
 
-export interface V5Msg {
-  topic: string;
-  payload: Buffer;
-  qos: number;
-  retain: boolean;
-  dup: boolean;
+export interface V5Msg extends Msg {
   properties: PublishProps;
   /** When it arrived (Date.now()). */
   at: number;
 }
 
 /** The messages an MQTT.js 5.0 client received, with their properties. */
-export class V5Inbox {
-  msgs: V5Msg[] = [];
-  private wake: Array<() => void> = [];
-
-  push(m: V5Msg): void {
-    this.msgs.push(m);
-    for (const f of this.wake.splice(0)) f();
-  }
-
-  private changed(ms: number): Promise<void> {
-    return new Promise((res) => {
-      const t = setTimeout(res, ms);
-      this.wake.push(() => {
-        clearTimeout(t);
-        res();
-      });
-    });
-  }
-
-  async waitFor(pred: (m: V5Msg) => boolean, timeoutMs = WAIT_MS, what = "a matching message"): Promise<V5Msg> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const m = this.msgs.find(pred);
-      if (m) return m;
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got: ${this.summary()}`);
-      await this.changed(left);
-    }
-  }
-
-  waitTopic(topic: string, timeoutMs = WAIT_MS): Promise<V5Msg> {
-    return this.waitFor((m) => m.topic === topic, timeoutMs, `a message on '${topic}'`);
-  }
-
+export class V5Inbox extends Inbox<V5Msg> {
   /** Waits for the message with this payload (a marker) and returns everything received before it. */
   async before(payload: string, timeoutMs = WAIT_MS): Promise<V5Msg[]> {
     await this.waitFor((m) => m.payload.toString() === payload, timeoutMs, `the marker '${payload}'`);
     return this.msgs.slice(0, this.msgs.findIndex((m) => m.payload.toString() === payload));
-  }
-
-  summary(): string {
-    return JSON.stringify(this.msgs.slice(-20).map((m) => `${m.topic}:${m.payload.toString().slice(0, 40)}:q${m.qos}${m.retain ? ":r" : ""}`));
   }
 }
 

@@ -506,19 +506,19 @@ export interface Msg {
   messageId?: number;
 }
 
-/** Collects the messages an MQTT.js client receives. */
-export class Inbox {
-  msgs: Msg[] = [];
+/** Collects the messages an MQTT.js client receives (M: the message record, Msg or a richer one). */
+export class Inbox<M extends Msg = Msg> {
+  msgs: M[] = [];
   private wake: Array<() => void> = [];
 
-  push(m: Msg): void {
+  push(m: M): void {
     this.msgs.push(m);
     const w = this.wake;
     this.wake = [];
     for (const f of w) f();
   }
 
-  private changed(ms: number): Promise<void> {
+  protected changed(ms: number): Promise<void> {
     return new Promise((res) => {
       const t = setTimeout(res, ms);
       this.wake.push(() => {
@@ -529,7 +529,7 @@ export class Inbox {
   }
 
   /** Waits until at least n messages arrived; returns them all. */
-  async waitCount(n: number, timeoutMs = WAIT_MS): Promise<Msg[]> {
+  async waitCount(n: number, timeoutMs = WAIT_MS): Promise<M[]> {
     const end = Date.now() + timeoutMs;
     while (this.msgs.length < n) {
       const left = end - Date.now();
@@ -540,7 +540,7 @@ export class Inbox {
   }
 
   /** Waits for a message matching pred (already received ones count). */
-  async waitFor(pred: (m: Msg) => boolean, timeoutMs = WAIT_MS, what = "a matching message"): Promise<Msg> {
+  async waitFor(pred: (m: M) => boolean, timeoutMs = WAIT_MS, what = "a matching message"): Promise<M> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const m = this.msgs.find(pred);
@@ -552,7 +552,7 @@ export class Inbox {
   }
 
   /** Waits for a message on this topic. */
-  waitTopic(topic: string, timeoutMs = WAIT_MS): Promise<Msg> {
+  waitTopic(topic: string, timeoutMs = WAIT_MS): Promise<M> {
     return this.waitFor((m) => m.topic === topic, timeoutMs, `a message on '${topic}'`);
   }
 
