@@ -9,6 +9,7 @@ import { RunningServer, startServer } from "../../targets/node/server";
 import { RawClient, connackHex, pk, toHex, waitUntil } from "../e2e/helpers";
 import { WAIT_MS, closeAllClients, connectRefused, connectUrl } from "./fixtures/clients";
 import { Pki, makePki } from "./fixtures/pki";
+import { WsClient } from "./fixtures/wsClient";
 
 // MQTT over WebSocket (§6 of the standard; spec §2.17): MQTT.js over ws and wss, the mqtt
 // subprotocol, packets spanning frames, text frames refused, any path, one connection table
@@ -51,106 +52,6 @@ function ws(): ListenerConfig {
 
 function wss(extra: Partial<ListenerConfig> = {}): ListenerConfig {
   return listenerConfig(0, HOST, { protocol: "websockets", certfile: pki.serverCert, keyfile: pki.serverKey, ...extra });
-}
-
-/**
- * A WebSocket client speaking raw MQTT bytes: every binary message is appended to one byte
- * stream, read back packet by packet, whatever the frame boundaries.
- */
-class WsClient {
-  readonly socket: WebSocket;
-  private buffer = Buffer.alloc(0);
-  readonly texts: string[] = [];
-  closeCode = 0;
-  private wake: (() => void)[] = [];
-
-  private constructor(socket: WebSocket) {
-    this.socket = socket;
-    socket.on("message", (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.buffer = Buffer.concat([this.buffer, data]);
-      else this.texts.push(data.toString());
-      this.notify();
-    });
-    socket.on("close", (code: number) => {
-      this.closeCode = code;
-      this.notify();
-    });
-    socket.on("error", () => undefined);
-  }
-
-  static open(url: string, protocols: string[] = ["mqtt"]): Promise<WsClient> {
-    const socket = new WebSocket(url, protocols);
-    sockets.push(socket);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${url}: no WebSocket handshake within ${WAIT_MS} ms`)), WAIT_MS);
-      socket.once("open", () => {
-        clearTimeout(t);
-        resolve(new WsClient(socket));
-      });
-      socket.once("unexpected-response", (_req, res) => {
-        clearTimeout(t);
-        reject(new Error(`HTTP ${res.statusCode}`));
-      });
-      socket.once("error", (e) => {
-        clearTimeout(t);
-        reject(e);
-      });
-    });
-  }
-
-  private notify(): void {
-    for (const w of this.wake.splice(0)) w();
-  }
-
-  private async until(cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-    const end = Date.now() + ms;
-    while (!cond()) {
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what} (unread: ${toHex(this.buffer)})`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.wake.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Sends bytes as one binary message. */
-  send(data: Buffer): void {
-    this.socket.send(data, { binary: true });
-  }
-
-  /** The next whole MQTT packet, as hex. */
-  async nextPacket(): Promise<string> {
-    let size = 0;
-    await this.until(() => {
-      size = packetSize(this.buffer);
-      return size > 0;
-    }, "a packet");
-    const packet = this.buffer.subarray(0, size);
-    this.buffer = this.buffer.subarray(size);
-    return toHex(packet);
-  }
-
-  /** Waits for the close; resolves with its code. */
-  async closed(): Promise<number> {
-    await this.until(() => this.socket.readyState === WebSocket.CLOSED, "the close");
-    return this.closeCode;
-  }
-}
-
-/** Size of the first whole packet in `b` (fixed header + Remaining Length), or 0. */
-function packetSize(b: Buffer): number {
-  let len = 0;
-  let mult = 1;
-  for (let i = 1; i < Math.min(b.length, 5); i++) {
-    len += (b[i] % 128) * mult;
-    mult *= 128;
-    if (b[i] < 128) return i + 1 + len <= b.length ? i + 1 + len : 0;
-  }
-  return 0;
 }
 
 describe("MQTT.js over WebSocket", () => {
@@ -205,13 +106,13 @@ describe("MQTT.js over WebSocket", () => {
 describe("the WebSocket handshake", () => {
   test("[MQTT-6.0.0-4] the server selects the subprotocol mqtt", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    expect((await WsClient.open(`ws://${HOST}:${port}/mqtt`, ["mqtt"])).socket.protocol).toBe("mqtt");
-    expect((await WsClient.open(`ws://${HOST}:${port}/mqtt`, ["mqttv3.1", "mqtt"])).socket.protocol).toBe("mqtt");
+    expect((await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`, ["mqtt"])).socket.protocol).toBe("mqtt");
+    expect((await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`, ["mqttv3.1", "mqtt"])).socket.protocol).toBe("mqtt");
   });
 
   test("[SRV-IMPL-20] the old name mqttv3.1 is accepted too", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`, ["mqttv3.1"]);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`, ["mqttv3.1"]);
     expect(c.socket.protocol).toBe("mqttv3.1");
     c.send(pk.connect({ clientId: "old-name" }));
     expect(await c.nextPacket()).toBe(connackHex(false, 0));
@@ -219,9 +120,9 @@ describe("the WebSocket handshake", () => {
 
   test("a client offering only other subprotocols is refused with 400; one offering none is accepted", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    await expect(WsClient.open(`ws://${HOST}:${port}/mqtt`, ["chat", "stomp"])).rejects.toThrow(/HTTP 400/);
+    await expect(WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`, ["chat", "stomp"])).rejects.toThrow(/HTTP 400/);
     expect(lines.some((l) => /WebSocket connection from 127\.0\.0\.1:\d+ refused: subprotocols offered \(chat, stomp\)/.test(l))).toBe(true);
-    const none = await WsClient.open(`ws://${HOST}:${port}/mqtt`, []);
+    const none = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`, []);
     expect(none.socket.protocol).toBe("");
     none.send(pk.connect({ clientId: "no-subprotocol" }));
     expect(await none.nextPacket()).toBe(connackHex(false, 0));
@@ -230,7 +131,7 @@ describe("the WebSocket handshake", () => {
   test("any path is accepted (/mqtt is only customary)", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
     for (const path of ["/", "/mqtt", "/some/where?x=1"]) {
-      const c = await WsClient.open(`ws://${HOST}:${port}${path}`);
+      const c = await WsClient.open(sockets, `ws://${HOST}:${port}${path}`);
       c.send(pk.connect({ clientId: "path" + path.length }));
       expect(await c.nextPacket()).toBe(connackHex(false, 0));
     }
@@ -254,7 +155,7 @@ describe("the WebSocket handshake", () => {
 describe("MQTT in WebSocket frames", () => {
   test("[MQTT-6.0.0-2] packets split across frames and several packets in one frame", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     const connect = pk.connect({ clientId: "frames" });
     const subscribe = pk.subscribe(1, [["f/#", 0]]);
     const publish = pk.publish({ topic: "f/1", payload: "spanning" });
@@ -274,11 +175,11 @@ describe("MQTT in WebSocket frames", () => {
 
   test("[MQTT-6.0.0-1] a text frame closes the connection (1003), as a network failure: the will is published", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const watcher = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const watcher = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     watcher.send(Buffer.concat([pk.connect({ clientId: "watcher" }), pk.subscribe(1, [["will/#", 0]])]));
     expect(await watcher.nextPacket()).toBe(connackHex(false, 0));
     expect(await watcher.nextPacket()).toBe("90 03 00 01 00");
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     c.send(pk.connect({ clientId: "texter", will: { topic: "will/texter", payload: "gone" } }));
     expect(await c.nextPacket()).toBe(connackHex(false, 0));
     c.socket.send("c000", { binary: false });
@@ -290,7 +191,7 @@ describe("MQTT in WebSocket frames", () => {
 
   test("a close by the broker sends what was written first: CONNACK 1, then a normal close frame", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     c.send(pk.connect({ clientId: "v5", protocolLevel: 6 }));
     expect(await c.nextPacket()).toBe(connackHex(false, 1));
     expect(await c.closed()).toBe(1000);
@@ -298,7 +199,7 @@ describe("MQTT in WebSocket frames", () => {
 
   test("a WebSocket message larger than the board's packet size limit closes the connection (1009)", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()], { maxPacketSize: 1024 });
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     c.send(pk.connect({ clientId: "big" }));
     expect(await c.nextPacket()).toBe(connackHex(false, 0));
     c.send(pk.publish({ topic: "t", payload: Buffer.alloc(2000) }));
@@ -308,7 +209,7 @@ describe("MQTT in WebSocket frames", () => {
 
   test("a client that vanishes is reported to the broker once", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     c.send(pk.connect({ clientId: "vanisher" }));
     expect(await c.nextPacket()).toBe(connackHex(false, 0));
     c.socket.terminate();
@@ -324,11 +225,11 @@ describe("one broker, several listeners", () => {
     const raw = await RawClient.open(tcpPort);
     raws.push(raw);
     await raw.handshake({ clientId: "tcp-1" });
-    const web = await WsClient.open(`ws://${HOST}:${wsPort}/mqtt`);
+    const web = await WsClient.open(sockets, `ws://${HOST}:${wsPort}/mqtt`);
     web.send(pk.connect({ clientId: "ws-1" }));
     expect(await web.nextPacket()).toBe(connackHex(false, 0));
     // The third connection, on either listener, finds the table full.
-    const third = await WsClient.open(`ws://${HOST}:${wsPort}/mqtt`);
+    const third = await WsClient.open(sockets, `ws://${HOST}:${wsPort}/mqtt`);
     await third.closed();
     const fourth = await RawClient.open(tcpPort);
     raws.push(fourth);
@@ -338,14 +239,14 @@ describe("one broker, several listeners", () => {
     raw.send(pk.disconnect());
     await raw.expectClosed();
     await waitUntil(() => brokerStats(server!.broker).connections === 1, WAIT_MS, "the slot to be freed");
-    const again = await WsClient.open(`ws://${HOST}:${wsPort}/mqtt`);
+    const again = await WsClient.open(sockets, `ws://${HOST}:${wsPort}/mqtt`);
     again.send(pk.connect({ clientId: "ws-2" }));
     expect(await again.nextPacket()).toBe(connackHex(false, 0));
   });
 
   test("stop() closes WebSocket connections too", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     c.send(pk.connect({ clientId: "stopper" }));
     expect(await c.nextPacket()).toBe(connackHex(false, 0));
     await server!.stop();

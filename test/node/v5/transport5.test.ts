@@ -11,7 +11,7 @@ import { RawClient } from "../../e2e/helpers";
 import { p5 } from "../../broker-v5/harness5";
 import { PacketRecord } from "../../unit/helpers";
 import { packetToRecord5, parseOne5 } from "../../unit/v5/helpers5";
-import { WAIT_MS } from "../fixtures/clients";
+import { WsClient } from "../fixtures/wsClient";
 
 const TEST_TIMEOUT = 30000;
 const HOST = "127.0.0.1";
@@ -43,97 +43,10 @@ function ws(): ListenerConfig {
 
 const buf = (hex: string): Buffer => Buffer.from(hex, "hex");
 
-/** Size of the first whole packet in b, or 0. */
-function packetSize(b: Buffer): number {
-  let len = 0;
-  let mult = 1;
-  for (let i = 1; i < Math.min(b.length, 5); i++) {
-    len += (b[i] % 128) * mult;
-    mult *= 128;
-    if (b[i] < 128) return i + 1 + len <= b.length ? i + 1 + len : 0;
-  }
-  return 0;
-}
-
 function record5(raw: Buffer): PacketRecord {
   const r = parseOne5(new Uint8Array(raw) as never, 1 << 28);
   if (r.status !== "OK") throw new Error("not a 5.0 packet (" + r.status + "): " + raw.toString("hex"));
   return packetToRecord5(r.packet);
-}
-
-/** A WebSocket client speaking raw MQTT: binary messages form one byte stream. */
-class WsClient {
-  readonly socket: WebSocket;
-  private buffer = Buffer.alloc(0);
-  private wake: (() => void)[] = [];
-
-  private constructor(socket: WebSocket) {
-    this.socket = socket;
-    socket.on("message", (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.buffer = Buffer.concat([this.buffer, data]);
-      this.notify();
-    });
-    socket.on("close", () => this.notify());
-    socket.on("error", () => undefined);
-  }
-
-  static open(url: string, protocols: string[] = ["mqtt"]): Promise<WsClient> {
-    const socket = new WebSocket(url, protocols);
-    sockets.push(socket);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${url}: no handshake within ${WAIT_MS} ms`)), WAIT_MS);
-      socket.once("open", () => {
-        clearTimeout(t);
-        resolve(new WsClient(socket));
-      });
-      socket.once("error", (e) => {
-        clearTimeout(t);
-        reject(e);
-      });
-    });
-  }
-
-  private notify(): void {
-    for (const w of this.wake.splice(0)) w();
-  }
-
-  private async until(cond: () => boolean, what: string): Promise<void> {
-    const end = Date.now() + WAIT_MS;
-    while (!cond()) {
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what} (unread: ${this.buffer.toString("hex")})`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.wake.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  send(data: Buffer): void {
-    this.socket.send(data, { binary: true });
-  }
-
-  async nextRaw(): Promise<Buffer> {
-    let size = 0;
-    await this.until(() => (size = packetSize(this.buffer)) > 0, "a packet");
-    const p = this.buffer.subarray(0, size);
-    this.buffer = this.buffer.subarray(size);
-    return Buffer.from(p);
-  }
-
-  async next5(): Promise<PacketRecord> {
-    return record5(await this.nextRaw());
-  }
-
-  async closed(): Promise<number> {
-    let code = 0;
-    this.socket.once("close", (c: number) => (code = c));
-    await this.until(() => this.socket.readyState === WebSocket.CLOSED, "the close");
-    return code;
-  }
 }
 
 async function tcp5(port: number): Promise<RawClient> {
@@ -145,10 +58,10 @@ async function tcp5(port: number): Promise<RawClient> {
 describe("MQTT 5.0 over TCP and WebSocket", () => {
   test("[MQTT-4.2-1, SRV5-OPS-5] 5.0 clients on a TCP and a WebSocket listener of one broker exchange messages, properties included, in order", { timeout: TEST_TIMEOUT }, async () => {
     const [tcpPort, wsPort] = await start([listenerConfig(0, HOST), ws()]);
-    const web = await WsClient.open(`ws://${HOST}:${wsPort}/mqtt`);
+    const web = await WsClient.open(sockets, `ws://${HOST}:${wsPort}/mqtt`);
     web.send(buf(p5.connect("web") + p5.subscribe(1, [["to/web", 1]])));
-    expect(await web.next5()).toMatchObject({ type: 2, returnCode: 0 });
-    expect(await web.next5()).toEqual({ type: 9, packetId: 1, returnCodes: [1], props: {} });
+    expect(record5(await web.nextRaw())).toMatchObject({ type: 2, returnCode: 0 });
+    expect(record5(await web.nextRaw())).toEqual({ type: 9, packetId: 1, returnCodes: [1], props: {} });
     const t = await tcp5(tcpPort);
     t.send(buf(p5.connect("tcp") + p5.subscribe(1, [["to/tcp", 0]])));
     expect(record5((await t.nextPacket()).raw)).toMatchObject({ type: 2, returnCode: 0 });
@@ -156,7 +69,7 @@ describe("MQTT 5.0 over TCP and WebSocket", () => {
     const props = { userProperties: [["from", "tcp"]], contentType: "text/plain" };
     t.send(buf(p5.publish("to/web", "1", { qos: 1, id: 1, props }) + p5.publish("to/web", "2", { qos: 1, id: 2, props })));
     expect([record5((await t.nextPacket()).raw), record5((await t.nextPacket()).raw)].map((r) => [r.type, r.packetId])).toEqual([[4, 1], [4, 2]]);
-    const got = [await web.next5(), await web.next5()];
+    const got = [record5(await web.nextRaw()), record5(await web.nextRaw())];
     expect(got.map((r) => Buffer.from(r.payloadHex as string, "hex").toString())).toEqual(["1", "2"]);
     expect(got[0].props).toEqual(props);
     web.send(buf(p5.publish("to/tcp", "back")));
@@ -168,13 +81,13 @@ describe("MQTT 5.0 over TCP and WebSocket", () => {
 describe("MQTT 5.0 over WebSocket", () => {
   test("[MQTT-6.0.0-4, SRV5-WS-1] the subprotocol is mqtt for every version; the CONNECT decides 5.0 or 3.1.1", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const five = await WsClient.open(`ws://${HOST}:${port}/mqtt`, ["mqtt"]);
+    const five = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`, ["mqtt"]);
     expect(five.socket.protocol).toBe("mqtt");
     five.send(buf(p5.connect("five")));
-    const ack = await five.next5();
+    const ack = record5(await five.nextRaw());
     expect(ack).toMatchObject({ type: 2, returnCode: 0 });
     expect((ack.props as Record<string, unknown>).maximumPacketSize).toBeGreaterThan(0);
-    const four = await WsClient.open(`ws://${HOST}:${port}/mqtt`, ["mqtt"]);
+    const four = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`, ["mqtt"]);
     expect(four.socket.protocol).toBe("mqtt");
     four.send(buf("100d00044d5154540402003c000166")); // 3.1.1 CONNECT, client id "f"
     expect((await four.nextRaw()).toString("hex")).toBe("20020000");
@@ -182,7 +95,7 @@ describe("MQTT 5.0 over WebSocket", () => {
 
   test("[MQTT-6.0.0-2] a 5.0 CONNECT split across frames, and several 5.0 packets in one frame, are read as a byte stream", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     const connect = buf(p5.connect("frames", { props: { sessionExpiryInterval: 0, userProperties: [["a", "b"]] } }));
     const subscribe = buf(p5.subscribe(1, [["f/#", 0]], { subscriptionIds: [3] }));
     const publish = buf(p5.publish("f/1", "spanning", { props: { contentType: "x" } }));
@@ -190,8 +103,8 @@ describe("MQTT 5.0 over WebSocket", () => {
     c.send(connect.subarray(1, 9));
     c.send(Buffer.concat([connect.subarray(9), subscribe.subarray(0, 4)]));
     c.send(Buffer.concat([subscribe.subarray(4), publish, buf("c000")]));
-    expect(await c.next5()).toMatchObject({ type: 2, returnCode: 0 });
-    expect(await c.next5()).toEqual({ type: 9, packetId: 1, returnCodes: [0], props: {} });
+    expect(record5(await c.nextRaw())).toMatchObject({ type: 2, returnCode: 0 });
+    expect(record5(await c.nextRaw())).toEqual({ type: 9, packetId: 1, returnCodes: [0], props: {} });
     const raw = await c.nextRaw();
     expect(raw[0] >> 4).toBe(3);
     expect(raw.includes(Buffer.from("spanning"))).toBe(true);
@@ -200,9 +113,9 @@ describe("MQTT 5.0 over WebSocket", () => {
 
   test("[MQTT-6.0.0-1] a text frame on a 5.0 connection closes it (1003)", { timeout: TEST_TIMEOUT }, async () => {
     const [port] = await start([ws()]);
-    const c = await WsClient.open(`ws://${HOST}:${port}/mqtt`);
+    const c = await WsClient.open(sockets, `ws://${HOST}:${port}/mqtt`);
     c.send(buf(p5.connect("texter")));
-    expect(await c.next5()).toMatchObject({ type: 2, returnCode: 0 });
+    expect(record5(await c.nextRaw())).toMatchObject({ type: 2, returnCode: 0 });
     const closed = c.closed();
     c.socket.send("c000", { binary: false });
     expect(await closed).toBe(1003);
