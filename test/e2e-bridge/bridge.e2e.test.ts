@@ -11,27 +11,11 @@ import { describe, expect, test, vi } from "vitest";
 import type { TestContext } from "vitest";
 import { HOST, Inbox, MqttConn, Proc, mosquittoPub, mqttConnect, sleep, waitUntil } from "../e2e/helpers";
 import { REPO_ROOT, makeTempDir } from "../e2e/targets";
-import { MidgeProcess, Upstream, mosquittoUpstream, startMidge } from "./upstream";
+import { MidgeProcess, Upstream, edgeFor, upstreamFor } from "./upstream";
 
 vi.setConfig({ maxConcurrency: 3 });
 
 const BOUND = 20000;
-
-async function upstream(ctx: TestContext, persistence = false): Promise<Upstream> {
-  const u = await mosquittoUpstream({ persistence });
-  ctx.onTestFinished(() => u.stop());
-  await u.start();
-  return u;
-}
-
-async function edge(ctx: TestContext, lines: string[]): Promise<MidgeProcess> {
-  const h = await startMidge(lines);
-  ctx.onTestFinished(async () => {
-    await h.stop();
-    if (ctx.task.result?.state === "fail") process.stderr.write(`--- edge broker log (tail) ---\n${h.logs().slice(-4000)}\n`);
-  });
-  return h;
-}
 
 async function client(ctx: TestContext, port: number, subs: Array<[string, 0 | 1 | 2]> = [], clientId?: string): Promise<MqttConn> {
   const c = await mqttConnect(port, { clientId });
@@ -92,8 +76,8 @@ function payloads(inbox: Inbox, topic: string): string[] {
 
 describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
   test.concurrent("both directions with prefixes; QoS 1 and 2 end to end; line QoS caps the message QoS", async (ctx) => {
-    const up = await upstream(ctx);
-    const e = await edge(ctx, [
+    const up = await upstreamFor(ctx);
+    const e = await edgeFor(ctx, [
       "connection central",
       `address ${HOST}:${up.port}`,
       "remote_clientid edge-dirs",
@@ -133,8 +117,8 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
   });
 
   test.concurrent("loop prevention with a both topic: each side gets every message exactly once", async (ctx) => {
-    const up = await upstream(ctx);
-    const e = await edge(ctx, ["connection central", `address ${HOST}:${up.port}`, "remote_clientid edge-loop", "topic chat/# both 2"]);
+    const up = await upstreamFor(ctx);
+    const e = await edgeFor(ctx, ["connection central", `address ${HOST}:${up.port}`, "remote_clientid edge-loop", "topic chat/# both 2"]);
     await bridgeConnected(e, "central", 1, { up, clientId: "edge-loop" });
     const upSub = await client(ctx, up.port, [["chat/#", 2]]);
     const localSub = await client(ctx, e.port, [["chat/#", 2]]);
@@ -153,8 +137,8 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
   });
 
   test.concurrent("notifications: $SYS/broker/connection/<remote_clientid>/state is 1/0, retained, on both sides", async (ctx) => {
-    const up = await upstream(ctx);
-    const e = await edge(ctx, ["connection central", `address ${HOST}:${up.port}`, "remote_clientid edge-n", "restart_timeout 1", "topic n/# out 0"]);
+    const up = await upstreamFor(ctx);
+    const e = await edgeFor(ctx, ["connection central", `address ${HOST}:${up.port}`, "remote_clientid edge-n", "restart_timeout 1", "topic n/# out 0"]);
     const topic = "$SYS/broker/connection/edge-n/state";
     await bridgeConnected(e, "central");
     // Retained, so subscribers that come later see the state.
@@ -181,7 +165,7 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
   test.concurrent("upstream absent: local clients carry on; QoS 1 queued within bridge_max_queued_messages (oldest dropped, logged), QoS 0 dropped; delivered once the upstream appears", async (ctx) => {
     // The upstream subscriber's session exists before the bridge can connect (persistence, clean
     // session 0), so nothing depends on who is first once the upstream is back.
-    const up = await upstream(ctx, true);
+    const up = await upstreamFor(ctx, { persistence: true });
     const watcher = reconnecting(up.port, "q-watcher");
     ctx.onTestFinished(() => new Promise<void>((r) => watcher.end(true, {}, () => r())));
     const seen: string[] = [];
@@ -190,7 +174,7 @@ describe("bridge to a mosquitto upstream", { timeout: 30000 }, () => {
     await watcher.subscribeAsync("q/#", { qos: 1 });
     await up.stop();
 
-    const e = await edge(ctx, [
+    const e = await edgeFor(ctx, [
       "connection central",
       `address ${HOST}:${up.port}`,
       "remote_clientid edge-q",
@@ -244,8 +228,8 @@ describe("upstream stopped and restarted mid-stream", { timeout: 40000 }, () => 
    */
   test("lost and duplicated messages per QoS across an upstream restart", async (ctx) => {
     const N = 200;
-    const up = await upstream(ctx, true);
-    const e = await edge(ctx, [
+    const up = await upstreamFor(ctx, { persistence: true });
+    const e = await edgeFor(ctx, [
       "connection central",
       `address ${HOST}:${up.port}`,
       "remote_clientid edge-stream",
@@ -320,8 +304,8 @@ function reconnecting(port: number, clientId: string): MqttClient {
 
 describe("bridge between two Midge brokers", { timeout: 30000 }, () => {
   test.concurrent("both directions with prefixes and a both topic, no duplicates (the upstream Midge accepts the bridge level)", async (ctx) => {
-    const central = await edge(ctx, []);
-    const e = await edge(ctx, [
+    const central = await edgeFor(ctx, []);
+    const e = await edgeFor(ctx, [
       "connection central",
       `address ${HOST}:${central.port}`,
       "remote_clientid edge-m",

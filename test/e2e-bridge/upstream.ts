@@ -8,6 +8,7 @@ import { spawn, ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { freePort } from "../../tools/lib/net.mjs";
 import { join } from "node:path";
+import type { TestContext } from "vitest";
 import { REPO_ROOT, makeTempDir, trackChild } from "../e2e/targets";
 
 const MOSQUITTO = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
@@ -153,4 +154,22 @@ export function startMidge(lines: string[]): Promise<MidgeProcess> {
       reject(new Error(`midge exited before listening:\n${output}`));
     });
   });
+}
+
+/** A mosquitto upstream started for this test, stopped when it ends. */
+export async function upstreamFor(ctx: TestContext, o: UpstreamOptions = {}): Promise<Upstream> {
+  const u = await mosquittoUpstream(o);
+  ctx.onTestFinished(() => u.stop());
+  await u.start();
+  return u;
+}
+
+/** A Midge edge broker with these config lines, stopped when the test ends (its log shown if it failed). */
+export async function edgeFor(ctx: TestContext, lines: string[]): Promise<MidgeProcess> {
+  const h = await startMidge(lines);
+  ctx.onTestFinished(async () => {
+    await h.stop();
+    if (ctx.task.result?.state === "fail") process.stderr.write(`--- edge broker log (tail) ---\n${h.logs().slice(-4000)}\n`);
+  });
+  return h;
 }

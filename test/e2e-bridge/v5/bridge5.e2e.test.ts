@@ -10,7 +10,7 @@ import type { IClientPublishOptions, IPublishPacket, MqttClient } from "mqtt";
 import { describe, expect, test, vi } from "vitest";
 import type { TestContext } from "vitest";
 import { HOST, sleep, waitUntil } from "../../e2e/helpers";
-import { MidgeProcess, Upstream, mosquittoUpstream, startMidge } from "../upstream";
+import { MidgeProcess, Upstream, edgeFor, upstreamFor } from "../upstream";
 
 vi.setConfig({ maxConcurrency: 2 });
 
@@ -46,28 +46,12 @@ async function client5(ctx: TestContext, port: number, id: string, subs: string[
   return { client, got, on: (topic) => got.filter((g) => g.topic === topic) };
 }
 
-async function upstream(ctx: TestContext): Promise<Upstream> {
-  const u = await mosquittoUpstream();
-  ctx.onTestFinished(() => u.stop());
-  await u.start();
-  return u;
-}
-
-async function edge(ctx: TestContext, lines: string[]): Promise<MidgeProcess> {
-  const h = await startMidge(lines);
-  ctx.onTestFinished(async () => {
-    await h.stop();
-    if (ctx.task.result?.state === "fail") process.stderr.write(`--- edge broker log (tail) ---\n${h.logs().slice(-4000)}\n`);
-  });
-  return h;
-}
-
 /**
  * Edge bridged to `up` with bridge_protocol_version mqttv50; resolves once connected and, when
  * a line subscribes upstream (in, both), once mosquitto has answered the bridge's SUBSCRIBE.
  */
 async function bridged(ctx: TestContext, up: Upstream, clientId: string, lines: string[]): Promise<MidgeProcess> {
-  const e = await edge(ctx, ["connection central", `address ${HOST}:${up.port}`, `remote_clientid ${clientId}`, "bridge_protocol_version mqttv50", "restart_timeout 1", ...lines]);
+  const e = await edgeFor(ctx, ["connection central", `address ${HOST}:${up.port}`, `remote_clientid ${clientId}`, "bridge_protocol_version mqttv50", "restart_timeout 1", ...lines]);
   await waitUntil(() => /Bridge central: connected to .* \(MQTT 5\.0\)/.test(e.logs()), 10000, "the bridge connected");
   if (lines.some((l) => / (in|both)\b/.test(l))) await waitUntil(() => new RegExp(`Sending SUBACK to ${clientId}\\b`).test(up.logs()), 10000, `mosquitto's SUBACK to ${clientId}`);
   return e;
@@ -77,7 +61,7 @@ const USER = { unit: "C", tags: ["kitchen", "north"] };
 
 describe("bridge to a mosquitto 2.0 upstream over MQTT 5.0", { timeout: 30000 }, () => {
   test.concurrent("[MQTT-3.1.2-5, MQTT-3.3.2-17, MQTT-3.3.2-18] the bridge connects as a 5.0 client with Clean Start 0; a 5.0 message goes up with its user properties, content type, response topic and correlation data", async (ctx) => {
-    const up = await upstream(ctx);
+    const up = await upstreamFor(ctx);
     const e = await bridged(ctx, up, "edge-v5-up", ["topic # out 1 sensors/ site1/sensors/"]);
     // mosquitto logs the protocol version and clean flag of each client: p5, c0.
     expect(up.logs()).toMatch(/as edge-v5-up \(p5, c0, k60/);
@@ -97,7 +81,7 @@ describe("bridge to a mosquitto 2.0 upstream over MQTT 5.0", { timeout: 30000 },
   });
 
   test.concurrent("[MQTT-3.3.2-17, MQTT-3.3.2-18, MQTT-3.3.1-13] a 5.0 message from upstream comes down with its user properties; a retained one keeps RETAIN", async (ctx) => {
-    const up = await upstream(ctx);
+    const up = await upstreamFor(ctx);
     const e = await bridged(ctx, up, "edge-v5-down", ["topic # in 1 cmd/ site1/cmd/"]);
     const sub = await client5(ctx, e.port, "edge-sub", ["cmd/#"]);
     const pub = await client5(ctx, up.port, "up-pub");
@@ -117,7 +101,7 @@ describe("bridge to a mosquitto 2.0 upstream over MQTT 5.0", { timeout: 30000 },
   });
 
   test.concurrent("[MQTT-3.8.3-3] no loops on a both line: each message reaches each side once, whichever side published it", async (ctx) => {
-    const up = await upstream(ctx);
+    const up = await upstreamFor(ctx);
     const e = await bridged(ctx, up, "edge-v5-both", ["topic chat/# both 1"]);
     const upSub = await client5(ctx, up.port, "up-sub", ["chat/#"]);
     const edgeSub = await client5(ctx, e.port, "edge-sub", ["chat/#"]);
@@ -144,20 +128,20 @@ describe("bridge to a mosquitto 2.0 upstream over MQTT 5.0", { timeout: 30000 },
   });
 
   test.concurrent("[MQTT-3.1.2-23] cleansession false: the Session Expiry Interval keeps the bridge's session upstream while the edge is gone; the next edge gets Session Present and the messages queued meanwhile", async (ctx) => {
-    const up = await upstream(ctx);
+    const up = await upstreamFor(ctx);
     const lines = ["topic # in 1 cmd/ site1/cmd/"];
     const first = await bridged(ctx, up, "edge-v5-sess", lines);
     await first.kill(); // a power cut: no DISCONNECT
     await waitUntil(() => /Client edge-v5-sess (closed its connection|has exceeded|disconnected)/.test(up.logs()) || /Socket error on client edge-v5-sess/.test(up.logs()), 5000, "mosquitto noticed the edge went");
     const pub = await client5(ctx, up.port, "up-pub");
     await pub.client.publishAsync("site1/cmd/while-away", "queued", { qos: 1, properties: { userProperties: { kept: "yes" } } });
-    const second = await edge(ctx, ["connection central", `address ${HOST}:${up.port}`, "remote_clientid edge-v5-sess", "bridge_protocol_version mqttv50", "restart_timeout 1", ...lines]);
+    const second = await edgeFor(ctx, ["connection central", `address ${HOST}:${up.port}`, "remote_clientid edge-v5-sess", "bridge_protocol_version mqttv50", "restart_timeout 1", ...lines]);
     await waitUntil(() => /Bridge central: connected to .*, session present/.test(second.logs()), 10000, "the second edge's bridge with Session Present");
     await waitUntil(() => /Sending PUBLISH to edge-v5-sess \(d0, q1, r0, m\d+, 'site1\/cmd\/while-away'/.test(up.logs()), 5000, "mosquitto delivered the queued message to the bridge");
   });
 
   test.concurrent("an upstream that goes away and comes back: the bridge reconnects and messages flow again", async (ctx) => {
-    const up = await upstream(ctx);
+    const up = await upstreamFor(ctx);
     const e = await bridged(ctx, up, "edge-v5-again", ["topic # out 1 a/ a/"]);
     await up.stop();
     await waitUntil(() => /Bridge central: connection lost/.test(e.logs()), 5000, "the bridge noticed the loss");
