@@ -16,7 +16,7 @@ import { handleSubscribe, handleUnsubscribe } from "./handlers/subscribe";
 import { closeConnection, closeForCode, connectionLost, sessionsTick } from "./lifecycle";
 import { sendDisconnectV5 } from "./mqtt5";
 import { publishFromBroker } from "./publish";
-import { replayPump } from "./replay";
+import { replayPump, replayUnderWay } from "./replay";
 import { storeCommit } from "./persist";
 import { sysPublish } from "./sys";
 import { subscriptionSetIndex } from "./subscriptions";
@@ -87,6 +87,17 @@ export function brokerDrained(b: Broker, conn: number): void {
     replayPump(b, b.conns[conn].session);
     storeCommit(b);
   }
+}
+
+/**
+ * Whether brokerDrained would do anything for conn now (a retained replay of its session is
+ * under way): a target that must pay to be told when a write is sent (a callback per write)
+ * pays only then.
+ */
+export function brokerAwaitsDrain(b: Broker, conn: number): boolean {
+  if (!MIDGE_FEATURES.retained || b.rpCount === 0) return false;
+  const c = b.conns[conn];
+  return c.state === ConnState.CONNECTED && replayUnderWay(b, c.session);
 }
 
 /** Bytes received on a connection. The chunk must not be modified afterwards. */

@@ -40,6 +40,13 @@ export function replayStop(b: Broker, sub: number, session: number): void {
   }
 }
 
+/** Whether a replay of session slot session is under way (it goes on at brokerDrained). */
+export function replayUnderWay(b: Broker, session: number): boolean {
+  const span2 = b.rpSpan * b.rpSpan;
+  for (let i = 0; i < b.rpCount; i++) if (b.subSession[Math.floor(b.rp[i] / span2)] === session) return true;
+  return false;
+}
+
 /** Starts (or starts again from the first slot) the replay of subscription slot sub, over the messages retained now. */
 export function replayStart(b: Broker, sub: number): void {
   const span2 = b.rpSpan * b.rpSpan;

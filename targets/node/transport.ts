@@ -1,13 +1,10 @@
 import { Duplex } from "node:stream";
-import { Broker, brokerClosed, brokerData, brokerDrained, brokerOpen } from "../../src/broker/broker";
+import { Broker, brokerAwaitsDrain, brokerClosed, brokerData, brokerDrained, brokerOpen } from "../../src/broker/broker";
 import { Bytes } from "../../src/bytes/bytes";
 import { Log, LogLevel, Transport } from "../../src/platform";
 
 /** After close(conn), how long the peer gets to read what is left and close before we destroy. */
 export const CLOSE_GRACE_MS = 2000;
-
-/** The write callback of a free slot (its stream is not kept). */
-function NOTHING(): void {}
 
 /**
  * The Transport over byte streams: one Duplex per broker connection slot, whatever carries it
@@ -30,12 +27,6 @@ export class StreamTransport implements Transport {
   /** Indexed by connection slot: packets written this turn, and their total length. */
   private readonly outParts: Uint8Array[][] = [];
   private readonly outBytes: number[] = [];
-  /**
-   * Indexed by connection slot: the callback of its writes, which tells the broker when the
-   * stream has sent everything (brokerDrained: a retained replay goes on). Streams emit 'drain'
-   * only past their high-water mark, and a replay waits for far less.
-   */
-  private readonly written: (() => void)[] = [];
   /** Slots with packets waiting for the end of the turn. */
   private readonly dirty: number[] = [];
   private flushScheduled = false;
@@ -100,7 +91,6 @@ export class StreamTransport implements Transport {
     if (this.streams[conn] !== stream) return;
     this.streams[conn] = null;
     this.peers[conn] = "";
-    this.written[conn] = NOTHING;
     this.drop(conn);
     brokerClosed(this.broker as Broker, conn);
   }
@@ -135,11 +125,9 @@ export class StreamTransport implements Transport {
     }
     this.streams[conn] = stream;
     this.peers[conn] = peer;
-    this.written[conn] = () => this.sent(conn, stream);
     this.drop(conn);
     this.slots.set(stream, conn);
-    // Shared listeners (a connection's one closure is its write callback, above). They find the
-    // slot through `slots`; events only reach the broker while the slot still holds this stream
+    // Shared listeners, no closure per connection: they find the slot through `slots`; events only reach the broker while the slot still holds this stream
     // (after close(conn), or once reported, the slot may already belong to a newer connection).
     stream.on("data", this.onData);
     stream.on("error", this.onError);
@@ -174,7 +162,6 @@ export class StreamTransport implements Transport {
     this.send(conn, stream);
     this.streams[conn] = null;
     this.peers[conn] = "";
-    this.written[conn] = NOTHING;
     // end() sends what is queued, then FIN (TLS: close_notify; WebSocket: a close frame); the
     // peer's close completes it.
     stream.end();
@@ -217,7 +204,12 @@ export class StreamTransport implements Transport {
     if (parts.length === 0) return;
     const data = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.outBytes[conn]);
     this.drop(conn);
-    if (!stream.destroyed) stream.write(data, this.written[conn]);
+    if (stream.destroyed) return;
+    // The broker is told when the stream has sent everything (brokerDrained) only while it waits
+    // for that (a retained replay under way): a callback per write then, none otherwise. Streams
+    // emit 'drain' only past their high-water mark, and a replay waits for far less.
+    if (brokerAwaitsDrain(this.broker as Broker, conn)) stream.write(data, () => this.sent(conn, stream));
+    else stream.write(data);
   }
 
   /** A write of `stream` was sent: when nothing is left, the broker may send more. */
