@@ -173,7 +173,7 @@ async function main() {
     process.env.MIDGE_BENCH_ALT = bundle;
   }
   const alt = BROKERS["midge-alt"].available() ? ["midge-alt"] : [];
-  const extras = o.quick ? [] : ["lua", "esp32"].filter((b) => BROKERS[b].available());
+  const extras = o.quick ? [] : ["node-floor", "lua", "esp32"].filter((b) => BROKERS[b].available());
   const defaultBrokers = ["midge", ...alt, "aedes", "mosquitto", ...extras];
   // --alt with --brokers: the alt build runs right after Midge even when not listed.
   const chosen = o.brokers && o.alt && !o.brokers.includes("midge-alt") ? o.brokers.flatMap((b) => (b === "midge" ? ["midge", "midge-alt"] : [b])) : o.brokers;

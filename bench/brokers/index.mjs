@@ -144,7 +144,7 @@ BROKERS.esp32 = {
   params: {
     fanin: { publishers: 4, window: 4, maxBatch: 4 },
     qos1: { pairs: 2, window: 2, maxBatch: 2 },
-    idle: { connections: 6, warm: 2, concurrency: 2, settleMs: 500 },
+    idle: { connections: 6, more: 0, warm: 2, concurrency: 2, settleMs: 500 },
   },
   available: () =>
     existsSync(join(ROOT, "dist", "node", "simulate.js")) &&
@@ -171,6 +171,25 @@ BROKERS["midge-alt"] = {
     const i = args.indexOf(join(ROOT, "bin", "midge.js"));
     args.splice(i, 1, join(ROOT, "bench", "brokers", "midge-bundle.mjs"), resolve(process.env.MIDGE_BENCH_ALT));
     return [process.execPath, args, null];
+  },
+};
+
+/**
+ * The Node floor (information): the null sink run as a broker, with the memory hook. It accepts
+ * a connection, answers CONNACK and does nothing else, so its connect rate and its memory per
+ * idle connection are what any broker on Node's net module pays before doing any MQTT work.
+ */
+BROKERS["node-floor"] = {
+  label: "Node floor (null broker)",
+  compare: false,
+  node: true,
+  ipc: true,
+  scenarios: ["connect", "idle"],
+  available: () => true,
+  command(_dir, _port, opts) {
+    const pre = ["--expose-gc", "--import", HOOK];
+    if (opts.cpuProf) pre.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProf);
+    return [process.execPath, [...pre, join(ROOT, "bench", "loadgen", "null-broker.mjs"), "sink"], null];
   },
 };
 

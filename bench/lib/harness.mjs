@@ -94,11 +94,13 @@ function scenarioTable(quick) {
     idle: {
       title: "2,000 idle connections: broker memory per connection",
       fn: "idle",
-      params: { connections: quick ? 500 : 2000, concurrency: 50, warm: 50, settleMs: quick ? 300 : 1000 },
+      params: { connections: quick ? 500 : 2000, more: quick ? 500 : 2000, concurrency: 50, warm: 50, settleMs: quick ? 300 : 1000 },
       checkpoints: true,
       metrics: [
         { key: "rssPerConn", label: "Idle connection: RSS per connection (bytes)", better: "lower", digits: 0 },
         { key: "heapPerConn", label: "Idle connection: JS heap per connection (bytes)", better: "lower", digits: 0 },
+        { key: "rssPerMore", label: "Idle connection, one more: RSS per connection (bytes)", better: "lower", digits: 0 },
+        { key: "heapPerMore", label: "Idle connection, one more: JS heap per connection (bytes)", better: "lower", digits: 0 },
         { key: "varsPerConn", label: "Idle connection: Espruino variables per connection", better: "lower", digits: 1, separateOnly: true },
       ],
       compute: (rs, mem) => {
@@ -106,6 +108,12 @@ function scenarioTable(quick) {
         const out = { rssPerConn: (mem.loaded.rss - mem.baseline.rss) / n, connectMs: Math.max(...rs.map((r) => r.connectMs)) };
         if (mem.loaded.heapUsed !== undefined) out.heapPerConn = (mem.loaded.heapUsed - mem.baseline.heapUsed) / n;
         if (mem.loaded.vars !== undefined) out.varsPerConn = (mem.loaded.vars - mem.baseline.vars) / n;
+        // The second step (scenarios.mjs idle): the cost of one more connection next to the first ones.
+        const k = sum(rs, "more");
+        if (k > 0 && mem.more) {
+          out.rssPerMore = (mem.more.rss - mem.loaded.rss) / k;
+          if (mem.more.heapUsed !== undefined) out.heapPerMore = (mem.more.heapUsed - mem.loaded.heapUsed) / k;
+        }
         return out;
       },
     },

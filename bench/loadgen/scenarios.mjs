@@ -332,7 +332,12 @@ async function connectRate(p, ctx) {
   return { rate: (count * 1000) / (t1 - t0), count, failures, latency: latencyOf(samples) };
 }
 
-/** Idle connections: broker memory before and after `connections` clients connect. */
+/**
+ * Idle connections: broker memory before and after `connections` clients connect, then after
+ * `more` clients join them. The first step is the average cost from a lightly warmed broker
+ * (one-time growth included: code paged in, compiled, heap reserved); the second, with the
+ * first clients still connected, is what one more idle connection costs (the marginal cost).
+ */
 async function idle(p, ctx) {
   const tag = `${ctx.runId}-${ctx.shard}`;
   // Warm the broker's connect path so the baseline includes its code, not just its start-up.
@@ -345,9 +350,16 @@ async function idle(p, ctx) {
   const connectMs = performance.now() - t0;
   await sleep(p.settleMs);
   await ctx.checkpoint("loaded");
+  let more = [];
+  if (p.more > 0) {
+    more = await openMany(p.more, p.concurrency, (i) => client(ctx, `idm-${tag}-${i}`));
+    await sleep(p.settleMs);
+    await ctx.checkpoint("more");
+  }
   for (const c of clients) c.destroy();
+  for (const c of more) c.destroy();
   await sleep(200);
-  return { connections: clients.length, connectMs };
+  return { connections: clients.length, more: more.length, connectMs };
 }
 
 /** 10,000 retained messages, then a `#` subscriber: time until it has them all. */

@@ -109,4 +109,19 @@ describe("bench harness against Midge (Node target)", () => {
       expect(r.cpu).not.toBeNull();
     }
   });
+
+  it.runIf(existsSync(bin))("idle connections in two steps, for Midge and the Node floor: memory per connection and per one more", { timeout: 30000 }, async () => {
+    for (const broker of ["midge", "node-floor"]) {
+      const scn = scenarios(true).idle;
+      Object.assign(scn.params, { connections: 40, more: 30, warm: 5, settleMs: 100 });
+      const r = await runOne(scn, broker, opts);
+      const res = r.results[0] as { connections: number; more: number };
+      expect([res.connections, res.more]).toEqual([40, 30]);
+      // Each step added connections, so the broker's JS heap grew in each (a forced GC precedes each reading).
+      expect(r.metrics.heapPerConn).toBeGreaterThan(0);
+      expect(r.metrics.heapPerMore).toBeGreaterThan(0);
+      expect(Number.isFinite(r.metrics.rssPerConn)).toBe(true);
+      expect(Number.isFinite(r.metrics.rssPerMore)).toBe(true);
+    }
+  });
 });
