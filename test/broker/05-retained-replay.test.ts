@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { CONNACK_OK, CONNACK_PRESENT, Harness, harness, pkt } from "./harness";
 import { Limits } from "../../src/limits";
+import { brokerAwaitsDrain } from "../../src/broker/broker";
 
 interface Pub {
   topic: string;
@@ -146,6 +147,27 @@ describe("retained replay paced by the subscriber", () => {
       }
     }
   }
+
+  test("[MQTT-3.3.1-6] brokerAwaitsDrain: true for a connection while its replay waits, false for the others and once it ended", () => {
+    const limits = loadLimits("esp32");
+    const h = harness(limits);
+    const stored = fill(h, limits.maxRetained as number, 60);
+    h.slow = true;
+    const other = h.open();
+    h.send(other, pkt.connect("other"));
+    const s = h.open();
+    expect(brokerAwaitsDrain(h.broker, s), "no replay yet").toBe(false);
+    h.send(s, pkt.connect("s") + pkt.subscribe(1, [["#", 0]]));
+    const got: Pub[] = [];
+    for (const x of h.take(s).slice(2)) got.push(decode(x).pub!);
+    expect(got.length, "the send buffer holds only part of the table").toBeLessThan(stored.size);
+    expect(brokerAwaitsDrain(h.broker, s)).toBe(true);
+    expect(brokerAwaitsDrain(h.broker, other)).toBe(false);
+    h.drain(s);
+    readAll(h, s, got);
+    expectAllOnce(got, stored, 0);
+    expect(brokerAwaitsDrain(h.broker, s), "the replay ended").toBe(false);
+  });
 
   for (const [board] of PROFILES) {
     const limits = loadLimits(board);
