@@ -178,6 +178,8 @@ BROKERS["midge-alt"] = {
  * The Node floor (information): the null sink run as a broker, with the memory hook. It accepts
  * a connection, answers CONNACK and does nothing else, so its connect rate and its memory per
  * idle connection are what any broker on Node's net module pays before doing any MQTT work.
+ * It runs with the young-generation setting Midge's Node target makes at start-up
+ * (targets/node/heap.ts), so the two differ only by what Midge does.
  */
 BROKERS["node-floor"] = {
   label: "Node floor (null broker)",
@@ -187,7 +189,7 @@ BROKERS["node-floor"] = {
   scenarios: ["connect", "idle"],
   available: () => true,
   command(_dir, _port, opts) {
-    const pre = ["--expose-gc", "--import", HOOK];
+    const pre = ["--expose-gc", "--semi-space-growth-factor=1", "--import", HOOK];
     if (opts.cpuProf) pre.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProf);
     return [process.execPath, [...pre, join(ROOT, "bench", "loadgen", "null-broker.mjs"), "sink"], null];
   },

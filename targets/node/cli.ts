@@ -12,6 +12,7 @@ import { passwdCommand } from "./passwdCommand";
 import { simulateCommand } from "./simulate/command";
 import { SqliteStore } from "./persistence/sqliteStore";
 import { startBridges } from "./bridge/netLink";
+import { keepYoungGenerationSmall } from "./heap";
 
 export const VERSION: string = version;
 
@@ -65,6 +66,7 @@ async function runBroker(options: CliOptions): Promise<void> {
   const config = loaded.config;
   // Before any broker exists: the core reads the board's features from then on.
   installFeatures(config.board.features);
+  keepYoungGenerationSmall();
   const log = createLogger(config.log);
 
   log.log(LogLevel.NOTICE, `midge version ${VERSION} starting`);
