@@ -10,6 +10,9 @@ export function featuresOf(profile: any): Record<string, boolean>;
 export function featureDefines(features: Record<string, boolean>): Record<string, string>;
 export function featuresOffLabel(features: Record<string, boolean>): string;
 export function scanBundle(code: string): string[];
+export const ESPRUINO_GLOBALS: string[];
+export function topLevelNames(code: string): string[];
+export function topLevelProblems(code: string): string[];
 export function buildSimulatorRunner(): Promise<string>;
 export interface BuildRow { board: string; file: string; raw: number; gzip: number; budgetBytes: number; sizeOk: boolean; memOk: boolean; forbidden: string[]; estimate: import("./memory.mjs").Estimate; features: Record<string, boolean>; startup: { vars: number; measured: boolean } }
 export function buildEspruino(boards?: string[]): Promise<BuildRow[]>;

@@ -26,10 +26,19 @@ const BOARDS_DIR = join(ROOT, "boards");
 /**
  * The esbuild settings measured to produce code Espruino runs (portability.md): the guard
  * flags turn what esbuild cannot lower to ES2015 into build errors.
+ *
+ * Format "esm" with no exports: the bundle's code runs at the top level of .bootcde, not inside
+ * an IIFE. Measured on the real interpreter booted from flash (issue 15): a function declared
+ * at the top level costs 4 variables + 1 per parameter, the same function inside an IIFE 5 + 1
+ * per parameter (the extra one links it to the IIFE's scope), about 200 variables for the
+ * ESP32 bundle's functions. esbuild still minifies every top-level name (nothing is exported)
+ * and never picks a name the code reads as a global, but on the board each top-level name is
+ * a global: topLevelProblems() fails the build if one is in ESPRUINO_GLOBALS, or if the output
+ * has import/export syntax.
  */
 export const ESPRUINO_ESBUILD = {
   bundle: true,
-  format: "iife",
+  format: "esm",
   target: "es2015",
   minify: true,
   charset: "ascii",
@@ -167,6 +176,22 @@ const espruinoBytes = {
 };
 
 /**
+ * Keeps the minifier off ESPRUINO_GLOBALS: esbuild never gives a symbol a name that the code
+ * reads as a global, and a `typeof NAME;` statement is such a read that the minifier then
+ * drops (no bytes in the bundle). Prepended to the entry, it reserves every name of the list
+ * for the whole bundle; topLevelProblems() still checks the result.
+ */
+const reserveGlobals = {
+  name: "espruino-reserve-globals",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]targets[\\/]espruino[\\/]main\.ts$/ }, (args) => ({
+      contents: ESPRUINO_GLOBALS.filter((n) => n !== "arguments").map((n) => `typeof ${n};`).join("") + readFileSync(args.path, "utf8"),
+      loader: "ts",
+    }));
+  },
+};
+
+/**
  * Bundles targets/espruino/main.ts for a profile. `limits` overrides some of the profile's
  * (used by the measurement runs). Returns { code, metafile }.
  */
@@ -189,7 +214,7 @@ export async function bundleFor(profile, limits, features, options) {
     mangleProps: new RegExp("^(" + mangledProps().join("|") + ")$"),
     // A property renamed to "at" would read as the .at() Espruino lacks (FORBIDDEN below).
     mangleCache: { at: false },
-    plugins: [espruinoBytes],
+    plugins: [espruinoBytes, reserveGlobals],
     define: {
       MIDGE_BOARD: JSON.stringify(profile.board),
       MIDGE_VERSION: JSON.stringify(VERSION),
@@ -245,6 +270,100 @@ export function scanBundle(code) {
   return found;
 }
 
+/** Pin names A0-A15, B0-B15, C0-C15, D0-D48, H0-H1 (every pin of the boards below, and more). */
+function pinNames() {
+  const out = [];
+  for (const [port, last] of [["A", 15], ["B", 15], ["C", 15], ["D", 48], ["H", 1]]) for (let i = 0; i <= last; i++) out.push(port + i);
+  return out;
+}
+
+/**
+ * Globals the bundle relies on at run time, on the boards (Espruino 2v29 and the firmware of
+ * ESP32, ESP32-S3, ESP32-C3, ESP8266, Espruino WiFi) and in the simulator: what the code reads
+ * by name (esbuild never gives a top-level name one of those, but the list does not trust
+ * that), what the tools' appended code uses (interpreter.mjs controlCode: require, eval,
+ * String, console; measure.mjs and loadtest.mjs evaluate process.memory() through it), what
+ * the simulator's runtime defines (targets/node/simulate/guest.ts, __host/__guest), names
+ * Espruino itself looks up (onInit), the boards' objects and pins (Espruino's boards/ESP32.py,
+ * ESP32C3_IDF4.py, ESP32S3_IDF4.py, ESP8266_4MB.py, ESPRUINOWIFI.py: D0-D48, A0-A15, B0-B15,
+ * C13-C15, H0-H1, LED1/LED2/BTN1) and the modules reached through require. The bundle's code
+ * runs at the top level (ESPRUINO_ESBUILD), so a top-level name of the bundle equal to one of
+ * these would replace it on the board: the build refuses that (topLevelProblems).
+ */
+export const ESPRUINO_GLOBALS = [
+  // Espruino's runtime
+  "E", "global", "globalThis", "require", "process", "console", "print", "eval", "quit", "getTime", "setTime",
+  "setTimeout", "setInterval", "clearTimeout", "clearInterval", "changeInterval", "setWatch", "clearWatch",
+  "onInit", "load", "save", "reset", "dump", "edit", "echo", "trace", "Modules", "arguments",
+  "peek8", "peek16", "peek32", "poke8", "poke16", "poke32", "btoa", "atob",
+  // built-ins
+  "Uint8Array", "Int8Array", "Uint16Array", "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array",
+  "Uint8ClampedArray", "ArrayBuffer", "DataView", "String", "Number", "Boolean", "Math", "JSON", "Date", "Object", "Array",
+  "Function", "RegExp", "Promise", "Error", "TypeError", "SyntaxError", "ReferenceError", "InternalError",
+  "Infinity", "NaN", "undefined", "isNaN", "isFinite", "parseInt", "parseFloat", "encodeURIComponent", "decodeURIComponent",
+  // modules reached through require() (not globals on Espruino, but never to be shadowed)
+  "Storage", "net", "Wifi", "Flash",
+  // board objects and I/O
+  "ESP32", "ESP8266", "NodeMCU", "LED", "LED1", "LED2", "BTN", "BTN1", "HIGH", "LOW", "Pin", "USB", "Telnet",
+  "Serial", "Serial1", "Serial2", "LoopbackA", "LoopbackB", "SPI", "SPI1", "I2C", "I2C1", "Server", "Socket",
+  "analogRead", "analogWrite", "digitalRead", "digitalWrite", "digitalPulse", "pinMode", "getPinMode", "getSerial",
+  ...pinNames(),
+  // the simulator's runtime (targets/node/simulate)
+  "__host", "__guest",
+];
+
+/**
+ * The names a bundle declares outside any function: on Espruino (and in the simulator's
+ * QuickJS) those are globals. Every var/let/const/function/class declaration not inside a
+ * function or class body counts, block-scoped or not (Espruino's scoping of top-level blocks is
+ * not the standard's), so the list errs on the side of more names.
+ */
+export function topLevelNames(code) {
+  const sf = ts.createSourceFile("bundle.js", code, ts.ScriptTarget.ES2015, true, ts.ScriptKind.JS);
+  const names = new Set();
+  const bind = (name) => {
+    if (ts.isIdentifier(name)) names.add(name.text);
+    else for (const e of name.elements) if (!ts.isOmittedExpression(e)) bind(e.name);
+  };
+  const visit = (node) => {
+    if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && node.name) names.add(node.name.text);
+    if (ts.isVariableDeclaration(node)) bind(node.name);
+    if (ts.isFunctionLike(node) || ts.isClassLike(node)) return;
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return [...names].sort();
+}
+
+/** import/export anywhere in code (module syntax Espruino cannot run): their texts. */
+function moduleSyntax(code) {
+  const sf = ts.createSourceFile("bundle.js", code, ts.ScriptTarget.ES2015, true, ts.ScriptKind.JS);
+  const found = [];
+  const visit = (node) => {
+    const exported = ts.canHaveModifiers(node) && (ts.getModifiers(node) || []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+    const dynamic = ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword;
+    if (exported || dynamic || ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node) || ts.isExportDeclaration(node) || ts.isExportAssignment(node) || ts.isMetaProperty(node)) {
+      found.push(node.getText(sf).slice(0, 40));
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+/**
+ * What is wrong with a bundle that runs at the top level: module syntax, and top-level names
+ * that are Espruino globals the bundle relies on (ESPRUINO_GLOBALS). Labels, [] when none.
+ */
+export function topLevelProblems(code) {
+  const problems = moduleSyntax(code).map((t) => "module syntax: " + t);
+  const reserved = new Set(ESPRUINO_GLOBALS);
+  const clashes = topLevelNames(code).filter((n) => reserved.has(n));
+  if (clashes.length > 0) problems.push("top-level names that are Espruino globals: " + clashes.join(", "));
+  return problems;
+}
+
 /** Builds dist/node/simulate.js, the simulator's runnable entry (quickjs-emscripten stays external). */
 export async function buildSimulatorRunner() {
   await build({
@@ -293,7 +412,7 @@ export async function buildEspruino(boards) {
     const gzip = gzipSync(code, { level: 9 }).length;
     const startup = startupVars(name, code, costs, ts);
     const est = worstCase(profile, costs, raw, undefined, undefined, startup.vars);
-    const forbidden = scanBundle(code);
+    const forbidden = scanBundle(code).concat(topLevelProblems(code));
     const budgetBytes = profile.espruino.bundleBudgetBytes || 0;
     const sizeOk = budgetBytes === 0 || raw <= budgetBytes;
     const memOk = est.total <= est.budget;

@@ -198,7 +198,8 @@ export function formatEstimate(board, est) {
  * What a bundle holds at start-up, counted from its code: functions, their parameters, and
  * the values built at the top level outside any function (constant tables, object literals'
  * properties, array elements, strings). On Espruino a function run from flash still costs
- * variables (the function, its name, its code reference, one per parameter), and every value
+ * variables (at the top level 4: the function, its name, its code reference and the flash
+ * string, plus one per parameter; one more, its scope link, inside another function), and every value
  * built at start-up is a variable or more; code inside functions stays in flash.
  */
 export function bundleShape(code, ts) {
@@ -214,7 +215,8 @@ export function bundleShape(code, ts) {
     }
     ts.forEachChild(node, (child) => visit(child, inFunction || isFunction));
   };
-  // The bundle is one IIFE, (()=>{...})(): its body is the top level, and it is not counted.
+  // The bundle's code runs at the top level (build.mjs ESPRUINO_ESBUILD). A bundle wrapped in
+  // one IIFE, (()=>{...})(), as they were before issue 15, is counted from the IIFE's body.
   const stmt = sf.statements.length === 1 ? sf.statements[0] : undefined;
   let call = stmt && ts.isExpressionStatement(stmt) ? stmt.expression : undefined;
   while (call && ts.isParenthesizedExpression(call)) call = call.expression;

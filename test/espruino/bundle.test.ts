@@ -7,7 +7,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vm from "node:vm";
 import { beforeAll, describe, expect, test } from "vitest";
-import { BuildRow, FORBIDDEN, ROOT, buildEspruino, espruinoBoards, loadProfile, scanBundle } from "../../targets/espruino/build.mjs";
+import {
+  BuildRow,
+  ESPRUINO_GLOBALS,
+  FORBIDDEN,
+  ROOT,
+  buildEspruino,
+  espruinoBoards,
+  loadProfile,
+  scanBundle,
+  topLevelNames,
+  topLevelProblems,
+} from "../../targets/espruino/build.mjs";
 import { loadCosts, worstCase } from "../../targets/espruino/memory.mjs";
 
 let rows: BuildRow[] = [];
@@ -57,6 +68,16 @@ describe("Espruino bundles", () => {
     expect(FORBIDDEN.length).toBeGreaterThan(10);
   });
 
+  test("the top-level check catches module syntax and Espruino globals declared at the top level (self-test)", () => {
+    expect(topLevelNames("var a,b=1;function c(d){var e}for(var f;;);if(x){let g}var h=function i(){};class j{m(){var k}}")).toEqual(["a", "b", "c", "f", "g", "h", "j"]);
+    const bad = ["function D1(){}", "var LED1=1", "if(x){var E}", "class require{}", "for(var A0;;);", "var a=1;export{a}", "export function f(){}", "import x from 'y'", "import('y')"];
+    for (const code of bad) expect(topLevelProblems(code), code).not.toEqual([]);
+    expect(topLevelProblems("var a;function b(c){var D1,LED1;function E(){}}(function(){var print})()")).toEqual([]);
+    for (const name of ["E", "require", "process", "setTimeout", "console", "print", "Uint8Array", "global", "globalThis", "ESP32", "NodeMCU", "LED1", "BTN1", "D0", "D48", "A15", "C13", "H1", "__host"]) {
+      expect(ESPRUINO_GLOBALS, name).toContain(name);
+    }
+  });
+
   for (const board of espruinoBoards()) {
     describe(board, () => {
       const code = (): string => readFileSync(join(ROOT, "dist", board, "midge.js"), "latin1");
@@ -80,6 +101,14 @@ describe("Espruino bundles", () => {
         vm.runInNewContext(code(), vm.createContext(sandbox));
         const allowed = ["E", "setTimeout", "setInterval", "clearInterval", "getTime", "console", "global", "Uint8Array", "Math", "String", "Object", "Array", "JSON", "undefined"];
         for (const k of touched) expect(allowed, `global ${k}`).toContain(k);
+        // The globals it relies on are among those its top-level names must never be.
+        for (const k of allowed) expect(ESPRUINO_GLOBALS, `global ${k}`).toContain(k);
+      });
+
+      test("runs at the top level (no IIFE, no module syntax), and no top-level name is an Espruino global", () => {
+        expect(topLevelProblems(code())).toEqual([]);
+        // Its functions are declared at the top level (4 variables each on Espruino, 5 in an IIFE).
+        expect(topLevelNames(code()).length).toBeGreaterThan(100);
       });
 
       test("has the profile's limits baked in", () => {
