@@ -14,7 +14,7 @@
 // the variables left free. --limits lowers (or raises) some of the profile's tables, through
 // midge.json as a user would, to find the largest load a board holds. On the interpreter,
 // memory is read over the control channel of interpreter.mjs (its server's few variables are
-// counted in "used" and "start": about 60, 1,858 against startup.mjs's 1,796 for the esp32
+// counted in "used" and "start": about 60, 1,740 against startup.mjs's 1,681 for the esp32
 // bundle), never typed at the REPL while the broker works.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { freePort } from "../../tools/lib/net.mjs";

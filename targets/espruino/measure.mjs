@@ -330,7 +330,7 @@ async function main() {
     if (!findInterpreter(ESPRUINO_VARS)) throw new Error(`no Espruino interpreter with ${ESPRUINO_VARS} variables: set MIDGE_ESPRUINO_${ESPRUINO_VARS}`);
     const m = await measureEngine(espruinoEngine, "espruino");
     into.espruino = {
-      about: `Espruino ${"2v29"} Linux build (VARIABLES=${ESPRUINO_VARS}, 64-bit), bundle dist/${BOARD}/midge.js booted from Storage (.bootcde) like a board; variables per item from process.memory().usage deltas over ${N} items, read over a control channel (start.fixed includes its server and connection, about 60 variables: 1,858 against 1,796 read at the REPL)`,
+      about: `Espruino ${"2v29"} Linux build (VARIABLES=${ESPRUINO_VARS}, 64-bit), bundle dist/${BOARD}/midge.js booted from Storage (.bootcde) like a board; variables per item from process.memory().usage deltas over ${N} items, read over a control channel (start.fixed includes its server and connection, about 60 variables: 1,741 against 1,681 read at the REPL for the esp32 bundle)`,
       geometry: m.geometry,
       start: m.start,
       items: m.items,
