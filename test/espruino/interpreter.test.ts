@@ -221,7 +221,7 @@ describe.skipIf(!BIG)("on the real Espruino interpreter", { timeout: 60000 }, ()
     for (const c of load.open) c.close();
   });
 
-  test.skipIf(!SMALL)("with 1,600 variables the ESP8266 bundle starts but runs out of memory at the first client, as the build's estimate says", async () => {
+  test.skipIf(!SMALL)("with 1,600 variables the ESP8266 bundle starts, and its first client runs it out of memory by its first QoS 1 message, as the build's estimate says", async () => {
     const costs = loadCosts();
     const profile = loadProfile("esp8266");
     const port = await freePort();
@@ -242,9 +242,23 @@ describe.skipIf(!BIG)("on the real Espruino interpreter", { timeout: 60000 }, ()
     // The build's start-up figure for this very bundle (measured by startup.mjs, or its model).
     const code = readFileSync(join(ROOT, "dist", "esp8266", "midge.js"), "latin1");
     expect(Math.abs(used - startupVars("esp8266", code, costs, ts).vars)).toBeLessThan(50);
+    // Until issue 15 the CONNECT ran it out of memory. With the code at the top level (about
+    // 160 variables fewer at start-up) this 64-bit build, whose strings are denser than the
+    // board's, accepts the client and its subscription, and runs out at its first QoS 1 message
+    // (the simulator, which counts in the board's geometry, still stops at the CONNECT). Either
+    // way the board holds no client: the test asserts that it runs out by the first message.
+    const oom = (): boolean => /OUT OF MEMORY/.test(e!.output()) || !e!.alive();
+    const answered = (c: ReturnType<typeof client>, type: number): Promise<unknown> =>
+      Promise.race([c.waitCount(type, 1, 5000), e!.waitFor(/OUT OF MEMORY/, 5000)]).catch(() => undefined);
     const c = client(port);
     await c.ready;
     c.send(pk.connect("first", true));
+    await answered(c, 2);
+    if (!oom()) {
+      c.send(pk.subscribe(1, "first/#", 1));
+      await answered(c, 9);
+    }
+    if (!oom()) c.send(pk.publish("first/x", "p".repeat(20), 1, false, 1));
     // The interpreter reports OUT OF MEMORY; it has also been seen to stop on an internal
     // assertion right after (EXITING), which the waiter reports as an exit.
     await e.waitFor(/OUT OF MEMORY/, 10000).catch(() => undefined);
