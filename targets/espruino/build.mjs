@@ -310,6 +310,9 @@ export const ESPRUINO_GLOBALS = [
   ...pinNames(),
   // the simulator's runtime (targets/node/simulate)
   "__host", "__guest",
+  // one-letter names, the globals a user most often types at the console (i=0, x=...): the
+  // minifier then names everything with two letters or more (2.4 KB more bundle, no variable)
+  ..."abcdefghijklmnopqrstuvwxyzABCDFGIJKMNOPQRSTUVWXYZ_$".split(""),
 ];
 
 /**

@@ -72,8 +72,9 @@ describe("Espruino bundles", () => {
     expect(topLevelNames("var a,b=1;function c(d){var e}for(var f;;);if(x){let g}var h=function i(){};class j{m(){var k}}")).toEqual(["a", "b", "c", "f", "g", "h", "j"]);
     const bad = ["function D1(){}", "var LED1=1", "if(x){var E}", "class require{}", "for(var A0;;);", "var a=1;export{a}", "export function f(){}", "import x from 'y'", "import('y')"];
     for (const code of bad) expect(topLevelProblems(code), code).not.toEqual([]);
-    expect(topLevelProblems("var a;function b(c){var D1,LED1;function E(){}}(function(){var print})()")).toEqual([]);
-    for (const name of ["E", "require", "process", "setTimeout", "console", "print", "Uint8Array", "global", "globalThis", "ESP32", "NodeMCU", "LED1", "BTN1", "D0", "D48", "A15", "C13", "H1", "__host"]) {
+    expect(topLevelProblems("var aa;function bb(c){var D1,LED1;function E(){}}(function(){var print})()")).toEqual([]);
+    expect(topLevelProblems("var i=0"), "a one-letter global").not.toEqual([]);
+    for (const name of ["i", "x", "a", "Z", "_", "$", "E", "require", "process", "setTimeout", "console", "print", "Uint8Array", "global", "globalThis", "ESP32", "NodeMCU", "LED1", "BTN1", "D0", "D48", "A15", "C13", "H1", "__host"]) {
       expect(ESPRUINO_GLOBALS, name).toContain(name);
     }
   });
@@ -109,6 +110,8 @@ describe("Espruino bundles", () => {
         expect(topLevelProblems(code())).toEqual([]);
         // Its functions are declared at the top level (4 variables each on Espruino, 5 in an IIFE).
         expect(topLevelNames(code()).length).toBeGreaterThan(100);
+        // None has one letter, the globals most often typed at the console (i=0, x=...).
+        expect(topLevelNames(code()).filter((n) => n.length === 1)).toEqual([]);
       });
 
       test("has the profile's limits baked in", () => {
