@@ -22,7 +22,11 @@ writeFileSync(aclFile, ["user alice", "topic readwrite alice/#", "topic read new
 const configLines = ["allow_anonymous false", `password_file ${pwFile}`, `acl_file ${aclFile}`];
 
 for (const target of selectedTargets()) {
-  if (target.name !== "node" && target.name !== "mosquitto") continue;
+  if (target.name !== "node" && target.name !== "mosquitto") {
+    // Said, not silent: the password and ACL files are configuration the other targets do not read.
+    test.skip(`${target.name}: e2e-v5/06-security (password_file and acl_file are Node-target and mosquitto configuration)`, () => {});
+    continue;
+  }
   describeV5(target)(target.name, () => {
     describeV5(target)("e2e-v5/06-security", { timeout: TEST_TIMEOUT }, () => {
       // mosquitto 2.0 answers a wrong password with 0x87 too, and checks the ACL when it
