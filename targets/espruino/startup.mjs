@@ -17,7 +17,7 @@
 //   node targets/espruino/startup.mjs --boards   # the boards only (keeps the model)
 //
 // Needs interpreters (MIDGE_ESPRUINO_<vars>, see interpreter.mjs). The Linux build sometimes
-// stops on an assertion of its stdin thread; a boot that fails is tried again, up to 3 times.
+// stops on an assertion of its stdin thread; a boot that fails is tried again, up to 6 times.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +33,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Variables in use after booting `code` on the interpreter with `vars` variables; null if it never listened. */
 async function bootUsage(code, vars) {
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 6; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), "midge-startup-"));
     const port = await freePort();
     writeStorage(dir, { ".bootcde": code, "midge.json": JSON.stringify({ port }) });
@@ -51,7 +51,7 @@ async function bootUsage(code, vars) {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  return { error: "the interpreter did not start the bundle in 3 attempts" };
+  return { error: "the interpreter did not start the bundle in 6 attempts" };
 }
 
 /** Least squares for vars = X b (normal equations, Gaussian elimination). */
