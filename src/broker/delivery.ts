@@ -5,7 +5,7 @@ import { logf } from "../log/log";
 import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { storeFor } from "./persist";
-import { Flight, Message, flightStart, flightFromQueue, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest } from "../qos/flows";
+import { Flight, Message, flightStart, flightFromQueue, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest, queuedQos, queuedRetain, queuedSeq } from "../qos/flows";
 import { encodeDelivery } from "./message5";
 import { Broker, FlowState, Session } from "./state";
 
@@ -97,7 +97,7 @@ function enqueue(b: Broker, s: Session, m: Message, qos: number, retain: boolean
     // Full: the oldest message makes room (SRV-IMPL-10).
     dropped(b, s, s.queue[s.queueHead]);
     const st = storeFor(b, s);
-    if (st !== undefined) st.messageDelete(s.clientId, s.queueSeq[s.queueHead]);
+    if (st !== undefined) st.messageDelete(s.clientId, queuedSeq(s, s.queueHead));
     queueDropOldest(s, capacity);
   }
   queueAdd(s, capacity, admit(b, s, m, qos, retain), m, qos, retain);
@@ -169,10 +169,12 @@ export function pumpQueue(b: Broker, s: Session): void {
     const at = s.queueHead;
     const id = packetIdNext(s);
     const m = s.queue[at];
-    const data = MIDGE_FEATURES.mqtt5 ? encodeOut5(b, s, m, s.queueQos[at], false, s.queueRetain[at], id, false) : encodePublish(m.topicBytes, m.payload, s.queueQos[at], false, s.queueRetain[at], id);
+    const qos = queuedQos(s, at);
+    const retain = queuedRetain(s, at);
+    const data = MIDGE_FEATURES.mqtt5 ? encodeOut5(b, s, m, qos, false, retain, id, false) : encodePublish(m.topicBytes, m.payload, qos, false, retain, id);
     if (data === undefined) {
       const st = storeFor(b, s);
-      if (st !== undefined) st.messageDelete(s.clientId, s.queueSeq[at]);
+      if (st !== undefined) st.messageDelete(s.clientId, queuedSeq(s, at));
       queueDropOldest(s, b.limits.maxQueued);
       b.changes++;
       b.stats.messagesDropped++;

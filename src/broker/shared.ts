@@ -1,5 +1,5 @@
 import { Access } from "../platform";
-import { FlowState, flowsCanSend } from "../qos/flows";
+import { FlowState, flowsCanSend, queuedRetain } from "../qos/flows";
 import { deliver, windowOf } from "./delivery";
 import { Broker, Message, ORIGIN_BROKER, Session } from "./state";
 
@@ -92,7 +92,7 @@ export function shareRehome(b: Broker, s: Session): void {
     if (f.qos === 1 && f.state === FlowState.AWAIT_ACK) rehome(b, f.message, f.retain);
   }
   const capacity = b.limits.maxQueued;
-  for (let j = 0; j < s.queueCount; j++) rehome(b, s.queue[(s.queueHead + j) % capacity], s.queueRetain[(s.queueHead + j) % capacity]);
+  for (let j = 0; j < s.queueCount; j++) rehome(b, s.queue[(s.queueHead + j) % capacity], queuedRetain(s, (s.queueHead + j) % capacity));
 }
 
 function rehome(b: Broker, m: Message, retain: boolean): void {

@@ -2,6 +2,7 @@ import { Bytes, EMPTY_BYTES, bytesCopy, bytesLength, byteAt, newWriter, utf8Deco
 import { Status } from "../codec/status";
 import { validateUtf8 } from "../codec/utf8";
 import { NO_MESSAGE } from "./delivery";
+import { queuedQos, queuedRetain } from "../qos/flows";
 import { StoredState, restoreInboundId, restoreMessage, restoreRetained, restoreSession, restoreSessionExpiry, restoreSessionWill, restoreSubscription, restoreSubscription5 } from "./restore";
 import { Broker, Message, SESSION_NEVER_EXPIRES, Session } from "./state";
 
@@ -199,8 +200,8 @@ function putSession(b: Broker, sink: SnapshotSink, slot: number, s: Session): vo
     const at = (s.queueHead + k) % b.limits.maxQueued;
     if (MIDGE_FEATURES.mqtt5) putMessage5(sink, s.queue[at]);
     writerByte(out, Tag.QUEUED);
-    writerByte(out, s.queueQos[at]);
-    writerByte(out, s.queueRetain[at] ? 1 : 0);
+    writerByte(out, queuedQos(s, at));
+    writerByte(out, queuedRetain(s, at) ? 1 : 0);
     putMessage(sink, s.queue[at]);
   }
   for (let i = 0; i < s.inboundCount; i++) {

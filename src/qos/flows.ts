@@ -65,9 +65,12 @@ export interface Flows {
   flightCount: number;
   /** Ring buffer of messages waiting for the in-flight window (or for the peer to return). */
   queue: Message[];
-  queueQos: number[];
-  queueRetain: boolean[];
-  queueSeq: number[];
+  /**
+   * Beside each queued message, one number: seq × 8 + (retain ? 4 : 0) + qos (read it with
+   * queuedSeq, queuedRetain, queuedQos). One array where three took three, and one number a
+   * message where three took three (a variable each on Espruino).
+   */
+  queueMeta: number[];
   queueHead: number;
   queueCount: number;
   /** Messages dropped since the queue last became full (for a log line per episode). */
@@ -84,9 +87,7 @@ export function newFlows(): Flows {
     flights: [],
     flightCount: 0,
     queue: [],
-    queueQos: [],
-    queueRetain: [],
-    queueSeq: [],
+    queueMeta: [],
     queueHead: 0,
     queueCount: 0,
     queueDropped: 0,
@@ -141,10 +142,23 @@ export function flightStart(o: Flows, packetId: number, seq: number, m: Message,
 export function queueAdd(o: Flows, capacity: number, seq: number, m: Message, qos: number, retain: boolean): void {
   const at = (o.queueHead + o.queueCount) % capacity;
   o.queue[at] = m;
-  o.queueQos[at] = qos;
-  o.queueRetain[at] = retain;
-  o.queueSeq[at] = seq;
+  o.queueMeta[at] = seq * 8 + (retain ? 4 : 0) + qos;
   o.queueCount++;
+}
+
+/** The QoS of the message in queue slot at. */
+export function queuedQos(o: Flows, at: number): number {
+  return o.queueMeta[at] % 4;
+}
+
+/** The RETAIN flag of the message in queue slot at. */
+export function queuedRetain(o: Flows, at: number): boolean {
+  return o.queueMeta[at] % 8 >= 4;
+}
+
+/** The sequence number of the message in queue slot at. */
+export function queuedSeq(o: Flows, at: number): number {
+  return Math.floor(o.queueMeta[at] / 8);
 }
 
 /**
@@ -167,7 +181,7 @@ export function flightFromQueue(o: Flows, capacity: number, packetId: number): F
   o.queue[at] = NO_MESSAGE;
   o.queueHead = (at + 1) % capacity;
   o.queueCount--;
-  return flightStart(o, packetId, o.queueSeq[at], m, o.queueQos[at], o.queueRetain[at]);
+  return flightStart(o, packetId, queuedSeq(o, at), m, queuedQos(o, at), queuedRetain(o, at));
 }
 
 /**

@@ -12,6 +12,7 @@ import { describe, expect, test } from "vitest";
 import { brokerSetStore, type Broker } from "../../src/broker/broker";
 import type { Limits } from "../../src/limits";
 import type { Message } from "../../src/broker/state";
+import { queuedQos, queuedRetain } from "../../src/qos/flows";
 import { CONNACK_OK, CONNACK_PRESENT, type Harness, pkt } from "../broker/harness";
 import { p5, take5 } from "../broker-v5/harness5";
 
@@ -73,7 +74,7 @@ export function dump(b: Broker) {
       const queued: unknown[] = [];
       for (let k = 0; k < s.queueCount; k++) {
         const at = (s.queueHead + k) % b.limits.maxQueued;
-        queued.push([s.queueQos[at], s.queueRetain[at], s.queue[at].topic, text(s.queue[at].payload)]);
+        queued.push([queuedQos(s, at), queuedRetain(s, at), s.queue[at].topic, text(s.queue[at].payload)]);
       }
       return { clientId: s.clientId, subscriptions: subscriptions.sort(), flights, queued, inbound: s.inboundIds.slice(0, s.inboundCount).sort((x, y) => x - y) };
     })

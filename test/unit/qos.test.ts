@@ -26,6 +26,9 @@ import {
   packetIdNext,
   queueAdd,
   queueDropOldest,
+  queuedQos,
+  queuedRetain,
+  queuedSeq,
 } from "../../src/qos/flows";
 import { utf8Encode } from "../../src/bytes/bytes";
 
@@ -94,6 +97,20 @@ describe("in-flight window and queue", () => {
     expect(f.retain).toBe(true);
     expect(f.state).toBe(FlowState.AWAIT_ACK);
     expect(queuedTopics(o, capacity)).toEqual(["c", "d"]);
+  });
+
+  it("keeps each queued message's sequence number, RETAIN and QoS in one number, every combination", () => {
+    const o = newFlows();
+    const seqs = [0, 1, 7, 65535, 2 ** 31 + 5, 2 ** 40 + 3];
+    const cases: Array<[number, boolean, number]> = [];
+    for (const seq of seqs) for (const retain of [false, true]) for (const qos of [0, 1, 2]) cases.push([seq, retain, qos]);
+    for (const [seq, retain, qos] of cases) queueAdd(o, cases.length, seq, msg("t"), qos, retain);
+    for (let at = 0; at < cases.length; at++) expect([queuedSeq(o, at), queuedRetain(o, at), queuedQos(o, at)]).toEqual(cases[at]);
+    for (const [seq, retain, qos] of cases) {
+      const f = flightFromQueue(o, cases.length, packetIdNext(o));
+      expect([f.seq, f.retain, f.qos]).toEqual([seq, retain, qos]);
+      flightRemove(o, 0);
+    }
   });
 
   it("removing a flight keeps the others in send order and recycles the slot", () => {
