@@ -11,6 +11,6 @@ if (!bundle) {
   process.stderr.write("usage: node bench/brokers/midge-bundle.mjs <bundle.js> [options]\n");
   process.exit(2);
 }
-process.setSourceMapsEnabled(true);
+// As bin/midge.js: no source maps (they cost about 5 MB of RSS).
 const { main } = await import(pathToFileURL(resolve(bundle)).href);
 await main([process.argv[0], "midge", ...process.argv.slice(3)]);
