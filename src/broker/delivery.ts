@@ -5,7 +5,7 @@ import { logf } from "../log/log";
 import { Msg } from "../log/messages";
 import { LogLevel } from "../platform";
 import { storeFor } from "./persist";
-import { Flight, Message, flightStart, flightFromQueue, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest, queuedQos, queuedRetain, queuedSeq } from "../qos/flows";
+import { Flight, Message, flightRemove, flightStart, flightFromQueue, flowsCanSend, flowsRestore, inboundAdd, packetIdNext, queueAdd, queueDropOldest, queuedQos, queuedRetain, queuedSeq } from "../qos/flows";
 import { encodeDelivery } from "./message5";
 import { Broker, FlowState, Session } from "./state";
 
@@ -185,17 +185,32 @@ export function pumpQueue(b: Broker, s: Session): void {
   if (s.queueCount === 0) s.queueDropped = 0;
 }
 
-/** Resends unacknowledged flows in their original order with their original ids (MQTT-4.4.0-1, MQTT-4.6.0-1). */
+/**
+ * Resends unacknowledged flows in their original order with their original ids (MQTT-4.4.0-1,
+ * MQTT-4.6.0-1); one now too large for the client is discarded as if sent (MQTT-3.1.2-25).
+ */
 export function resendFlights(b: Broker, s: Session): void {
-  for (let i = 0; i < s.flightCount; i++) {
+  let i = 0;
+  while (i < s.flightCount) {
     const f = s.flights[i];
     if (f.state === FlowState.AWAIT_ACK) {
       const m = f.message;
       const data = MIDGE_FEATURES.mqtt5 ? encodeOut5(b, s, m, f.qos, true, f.retain, f.packetId, true) : encodePublish(m.topicBytes, m.payload, f.qos, true, f.retain, f.packetId); // MQTT-3.3.1-1
-      // Too large for what the client now accepts: its PUBLISH cannot go, so it never gets acknowledged.
-      if (data !== undefined) sendBytes(b, s.conn, data);
+      if (data === undefined) {
+        // Too large for the Maximum Packet Size of the client's new connection: discarded, and
+        // the flight ends as if the message had been sent and acknowledged (MQTT-3.1.2-25), so
+        // its slot of the window goes to the next message (the caller's pumpQueue).
+        const st = storeFor(b, s);
+        if (st !== undefined) st.messageDelete(s.clientId, f.seq);
+        flightRemove(s, i);
+        b.changes++;
+        b.stats.messagesDropped++;
+        continue;
+      }
+      sendBytes(b, s.conn, data);
     } else {
       sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, f.packetId));
     }
+    i++;
   }
 }

@@ -440,6 +440,27 @@ describe("MQTT 5.0 outbound QoS flows", () => {
   });
 });
 
+describe("MQTT 5.0 in-flight messages after reconnect", () => {
+  test("[MQTT-3.1.2-25] an unacknowledged message too large for the new connection's Maximum Packet Size is discarded as if sent, and its window slot goes to the next", () => {
+    const h = harness();
+    const s = subscriber(h, "s", "t", 1, { props: { sessionExpiryInterval: 60 } });
+    const p = connected(h, "p");
+    h.send(p, p5.publish("t", "x".repeat(200), { qos: 1, id: 1 }));
+    expect(take5(h, s).filter((r) => r.type === PUBLISH).length, "in flight, not acknowledged").toBe(1);
+    h.peerClose(s);
+    h.send(p, p5.publish("t", "small", { qos: 1, id: 2 }));
+    const dropped = h.broker.stats.messagesDropped;
+    const s2 = h.open();
+    // A window of one: the discarded flight must not keep it full.
+    h.send(s2, p5.connect("s", { clean: false, props: { sessionExpiryInterval: 60, maximumPacketSize: 100, receiveMaximum: 1 } }));
+    const out = take5(h, s2).filter((r) => r.type === PUBLISH);
+    expect(out.map(payloadOf)).toEqual(["small"]);
+    expect(h.broker.stats.messagesDropped).toBe(dropped + 1);
+    h.send(s2, p5.ack(PUBACK, out[0].packetId as number));
+    expect(h.broker.sessions[h.broker.conns[s2].session].flightCount).toBe(0);
+  });
+});
+
 describe("MQTT 5.0 message ordering", () => {
   test("[MQTT-4.6.0-5, MQTT-4.6.0-6] a subscriber gets one publisher's messages in the order they arrived, across QoS levels", () => {
     const h = harness();
