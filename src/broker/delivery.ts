@@ -186,20 +186,21 @@ export function pumpQueue(b: Broker, s: Session): void {
 }
 
 /**
- * Resends unacknowledged flows in their original order with their original ids (MQTT-4.4.0-1,
- * MQTT-4.6.0-1); one now too large for the client is discarded as if sent (MQTT-3.1.2-25).
+ * Sends unacknowledged flows again, in their original order with their original ids
+ * (MQTT-4.4.0-1, MQTT-4.6.0-1): from flight `from` until `count` have gone or none is left, each
+ * PUBLISH with DUP set, each PUBREL as it was. One now too large for the client is discarded as
+ * if sent and acknowledged (MQTT-3.1.2-25), so its slot of the window goes to the next. Returns
+ * the index after the last flight sent.
  */
-export function resendFlights(b: Broker, s: Session): void {
-  let i = 0;
-  while (i < s.flightCount) {
+export function resendFlights(b: Broker, s: Session, from: number, count: number): number {
+  let i = from;
+  let sent = 0;
+  while (i < s.flightCount && sent < count) {
     const f = s.flights[i];
     if (f.state === FlowState.AWAIT_ACK) {
       const m = f.message;
       const data = MIDGE_FEATURES.mqtt5 ? encodeOut5(b, s, m, f.qos, true, f.retain, f.packetId, true) : encodePublish(m.topicBytes, m.payload, f.qos, true, f.retain, f.packetId); // MQTT-3.3.1-1
       if (data === undefined) {
-        // Too large for the Maximum Packet Size of the client's new connection: discarded, and
-        // the flight ends as if the message had been sent and acknowledged (MQTT-3.1.2-25), so
-        // its slot of the window goes to the next message (the caller's pumpQueue).
         const st = storeFor(b, s);
         if (st !== undefined) st.messageDelete(s.clientId, f.seq);
         flightRemove(s, i);
@@ -211,6 +212,16 @@ export function resendFlights(b: Broker, s: Session): void {
     } else {
       sendBytes(b, s.conn, encodeAck(PacketType.PUBREL, f.packetId));
     }
+    sent++;
     i++;
   }
+  return i;
+}
+
+/**
+ * A flight ended while others wait to be sent again (a 5.0 client came back with a Receive
+ * Maximum below its flights, MQTT-3.3.4-9): the first of them takes its slot.
+ */
+export function resendNext(b: Broker, s: Session): void {
+  if (s.resendLeft > 0) s.resendLeft = s.flightCount - resendFlights(b, s, s.flightCount - s.resendLeft, 1);
 }

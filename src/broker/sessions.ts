@@ -37,6 +37,7 @@ export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean
     s.expiry = cleanSession ? 0 : SESSION_NEVER_EXPIRES;
     s.expiresAt = -1;
     s.willAt = -1;
+    s.resendLeft = 0;
   }
   const st = storeFor(b, s);
   if (st !== undefined) st.sessionSet(clientId);

@@ -82,6 +82,11 @@ export interface Session extends Flows {
   expiresAt: number;
   /** The client's Receive Maximum: the in-flight window is the smaller of it and maxInflight (MQTT-3.3.4-9). */
   receiveMax: number;
+  /**
+   * Flights at the end of the window not yet sent again on this connection: the client came back
+   * with a Receive Maximum below its flights (delivery.ts resendFlights, resendNext).
+   */
+  resendLeft: number;
   /** A will waiting for its Will Delay Interval (MQTT-3.1.3-9): when (clock ms, -1 none), what, retain. */
   willAt: number;
   willMessage: Message;
@@ -269,6 +274,7 @@ export function newSession(): Session {
     s.expiry = 0;
     s.expiresAt = -1;
     s.receiveMax = 65535;
+    s.resendLeft = 0;
     s.willAt = -1;
     s.willMessage = NO_MESSAGE;
     s.willRetain = false;

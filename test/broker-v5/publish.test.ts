@@ -461,6 +461,53 @@ describe("MQTT 5.0 in-flight messages after reconnect", () => {
   });
 });
 
+describe("MQTT 5.0 resend under a lower Receive Maximum", () => {
+  test("[MQTT-3.3.4-9, MQTT-4.4.0-1, MQTT-4.6.0-1] a client back with a Receive Maximum below its unacknowledged messages gets that many again, the others in order as it acknowledges", () => {
+    const h = harness();
+    const s = subscriber(h, "s", "t", 1, { props: { sessionExpiryInterval: 60 } });
+    const p = connected(h, "p");
+    for (let i = 1; i <= 4; i++) h.send(p, p5.publish("t", "m" + i, { qos: 1, id: i }));
+    const first = take5(h, s).filter((r) => r.type === PUBLISH);
+    expect(first.map(payloadOf)).toEqual(["m1", "m2", "m3", "m4"]);
+    h.peerClose(s);
+    h.send(p, p5.publish("t", "m5", { qos: 1, id: 5 }));
+    const s2 = h.open();
+    h.send(s2, p5.connect("s", { clean: false, props: { sessionExpiryInterval: 60, receiveMaximum: 2 } }));
+    const again = take5(h, s2).filter((r) => r.type === PUBLISH);
+    expect(again.map(payloadOf), "two, the Receive Maximum").toEqual(["m1", "m2"]);
+    expect(again.map((r) => r.packetId)).toEqual([first[0].packetId, first[1].packetId]);
+    const got: string[] = [];
+    const inFlight = [...again];
+    while (inFlight.length > 0) {
+      const r = inFlight.shift()!;
+      got.push(payloadOf(r));
+      h.send(s2, p5.ack(PUBACK, r.packetId as number));
+      const next = take5(h, s2).filter((x) => x.type === PUBLISH);
+      expect(next.length + inFlight.length, "never more than two unacknowledged").toBeLessThanOrEqual(2);
+      inFlight.push(...next);
+    }
+    expect(got).toEqual(["m1", "m2", "m3", "m4", "m5"]);
+    expect(h.broker.sessions[h.broker.conns[s2].session].flightCount).toBe(0);
+  });
+
+  test("[MQTT-3.3.4-9] a PUBACK for a message still waiting to be sent again (received on the previous connection) ends it without sending another", () => {
+    const h = harness();
+    const s = subscriber(h, "s", "t", 1, { props: { sessionExpiryInterval: 60 } });
+    const p = connected(h, "p");
+    for (let i = 1; i <= 3; i++) h.send(p, p5.publish("t", "m" + i, { qos: 1, id: i }));
+    const first = take5(h, s).filter((r) => r.type === PUBLISH);
+    h.peerClose(s);
+    const s2 = h.open();
+    h.send(s2, p5.connect("s", { clean: false, props: { sessionExpiryInterval: 60, receiveMaximum: 1 } }));
+    expect(take5(h, s2).filter((r) => r.type === PUBLISH).map(payloadOf)).toEqual(["m1"]);
+    // m3 was never sent again on this connection; its PUBACK still ends it, and m1 keeps the one slot.
+    h.send(s2, p5.ack(PUBACK, first[2].packetId as number));
+    expect(take5(h, s2).filter((r) => r.type === PUBLISH)).toEqual([]);
+    h.send(s2, p5.ack(PUBACK, first[0].packetId as number));
+    expect(take5(h, s2).filter((r) => r.type === PUBLISH).map(payloadOf)).toEqual(["m2"]);
+  });
+});
+
 describe("MQTT 5.0 message ordering", () => {
   test("[MQTT-4.6.0-5, MQTT-4.6.0-6] a subscriber gets one publisher's messages in the order they arrived, across QoS levels", () => {
     const h = harness();

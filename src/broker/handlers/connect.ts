@@ -6,7 +6,7 @@ import { Status, reasonCodeV5 } from "../../codec/status";
 import { logf, render } from "../../log/log";
 import { Msg } from "../../log/messages";
 import { Access, LogLevel } from "../../platform";
-import { pumpQueue, resendFlights, sendBytes } from "../delivery";
+import { pumpQueue, resendFlights, sendBytes, windowOf } from "../delivery";
 import { closeConnection, sessionTimers } from "../lifecycle";
 import { publishDelayedWill } from "../publish";
 import { connectV5, sendConnackV5, sendDisconnectV5, sendRefusalV5 } from "../mqtt5";
@@ -131,7 +131,10 @@ export function handleConnect(b: Broker, conn: number, p: Packet): void {
     sendBytes(b, conn, encodeConnack(sessionPresent && p.protocolLevel !== PROTOCOL_LEVEL_31, ConnackCode.ACCEPTED));
   }
   if (MIDGE_FEATURES.persistentSessions && sessionPresent) {
-    resendFlights(b, s); // MQTT-4.4.0-1
+    // MQTT-4.4.0-1. A 5.0 client gets at most its Receive Maximum of them now, the others as it
+    // acknowledges (resendNext; MQTT-3.3.4-9).
+    if (MIDGE_FEATURES.mqtt5) s.resendLeft = s.flightCount - resendFlights(b, s, 0, windowOf(b, s));
+    else resendFlights(b, s, 0, s.flightCount);
     pumpQueue(b, s); // SRV-OPS-8
   }
 }

@@ -5,7 +5,7 @@ import { logf } from "../../log/log";
 import { Msg } from "../../log/messages";
 import { LogLevel } from "../../platform";
 import { FlowState, NO_MESSAGE, flightAcked, flightFind, flightReleased, flightRemove, inboundRelease } from "../../qos/flows";
-import { pumpQueue, sendBytes } from "../delivery";
+import { pumpQueue, resendNext, sendBytes } from "../delivery";
 import { storeFor } from "../persist";
 import { isV5 } from "../message5";
 import { encodeAckCode } from "../mqtt5";
@@ -21,12 +21,21 @@ function sessionOf(b: Broker, conn: number): Session {
   return b.sessions[b.conns[conn].session];
 }
 
-/** Ends the flight at index: deleted from the store, then the queue moves up, then a replay. */
+/**
+ * Ends the flight at index: deleted from the store, then a flight waiting to be sent again
+ * takes its place in the window (resendNext), then the queue moves up, then a replay.
+ */
 function endFlight(b: Broker, s: Session, index: number): void {
   const st = storeFor(b, s);
   if (st !== undefined) st.messageDelete(s.clientId, s.flights[index].seq);
+  // One of those waiting (acknowledged from the previous connection) took no room in the window.
+  const waiting = MIDGE_FEATURES.mqtt5 && index >= s.flightCount - s.resendLeft;
   flightRemove(s, index);
   b.changes++;
+  if (MIDGE_FEATURES.mqtt5) {
+    if (waiting) s.resendLeft--;
+    else resendNext(b, s);
+  }
   pumpQueue(b, s);
   // Then a retained replay waiting for the window (replay.ts): the queue goes first.
   if (MIDGE_FEATURES.retained && b.rpCount > 0) replayPump(b, b.conns[s.conn].session);
