@@ -29,10 +29,11 @@ function endFlight(b: Broker, s: Session, index: number): void {
   const st = storeFor(b, s);
   if (st !== undefined) st.messageDelete(s.clientId, s.flights[index].seq);
   // One of those waiting (acknowledged from the previous connection) took no room in the window.
-  const waiting = MIDGE_FEATURES.mqtt5 && index >= s.flightCount - s.resendLeft;
+  // Only a session that outlived its connection has any (connect.ts).
+  const waiting = MIDGE_FEATURES.mqtt5 && MIDGE_FEATURES.persistentSessions && index >= s.flightCount - s.resendLeft;
   flightRemove(s, index);
   b.changes++;
-  if (MIDGE_FEATURES.mqtt5) {
+  if (MIDGE_FEATURES.mqtt5 && MIDGE_FEATURES.persistentSessions) {
     if (waiting) s.resendLeft--;
     else resendNext(b, s);
   }
