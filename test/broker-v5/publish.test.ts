@@ -462,18 +462,27 @@ describe("MQTT 5.0 in-flight messages after reconnect", () => {
 });
 
 describe("MQTT 5.0 resend under a lower Receive Maximum", () => {
-  test("[MQTT-3.3.4-9, MQTT-4.4.0-1, MQTT-4.6.0-1] a client back with a Receive Maximum below its unacknowledged messages gets that many again, the others in order as it acknowledges", () => {
+  /**
+   * A 5.0 subscriber "s" with n QoS 1 messages m1..mn in flight (unacknowledged) that goes away;
+   * `then` runs while it is away. Returns the harness, the PUBLISHes it first got, and its
+   * PUBLISHes on the connection made again with Receive Maximum `receiveMaximum`.
+   */
+  function backWithLowerReceiveMaximum(n: number, receiveMaximum: number, then: (h: ReturnType<typeof harness>, p: number) => void = () => {}) {
     const h = harness();
     const s = subscriber(h, "s", "t", 1, { props: { sessionExpiryInterval: 60 } });
     const p = connected(h, "p");
-    for (let i = 1; i <= 4; i++) h.send(p, p5.publish("t", "m" + i, { qos: 1, id: i }));
+    for (let i = 1; i <= n; i++) h.send(p, p5.publish("t", "m" + i, { qos: 1, id: i }));
     const first = take5(h, s).filter((r) => r.type === PUBLISH);
-    expect(first.map(payloadOf)).toEqual(["m1", "m2", "m3", "m4"]);
     h.peerClose(s);
-    h.send(p, p5.publish("t", "m5", { qos: 1, id: 5 }));
+    then(h, p);
     const s2 = h.open();
-    h.send(s2, p5.connect("s", { clean: false, props: { sessionExpiryInterval: 60, receiveMaximum: 2 } }));
-    const again = take5(h, s2).filter((r) => r.type === PUBLISH);
+    h.send(s2, p5.connect("s", { clean: false, props: { sessionExpiryInterval: 60, receiveMaximum } }));
+    return { h, s2, first, again: take5(h, s2).filter((r) => r.type === PUBLISH) };
+  }
+
+  test("[MQTT-3.3.4-9, MQTT-4.4.0-1, MQTT-4.6.0-1] a client back with a Receive Maximum below its unacknowledged messages gets that many again, the others in order as it acknowledges", () => {
+    const { h, s2, first, again } = backWithLowerReceiveMaximum(4, 2, (h, p) => h.send(p, p5.publish("t", "m5", { qos: 1, id: 5 })));
+    expect(first.map(payloadOf)).toEqual(["m1", "m2", "m3", "m4"]);
     expect(again.map(payloadOf), "two, the Receive Maximum").toEqual(["m1", "m2"]);
     expect(again.map((r) => r.packetId)).toEqual([first[0].packetId, first[1].packetId]);
     const got: string[] = [];
@@ -491,15 +500,8 @@ describe("MQTT 5.0 resend under a lower Receive Maximum", () => {
   });
 
   test("[MQTT-3.3.4-9] a PUBACK for a message still waiting to be sent again (received on the previous connection) ends it without sending another", () => {
-    const h = harness();
-    const s = subscriber(h, "s", "t", 1, { props: { sessionExpiryInterval: 60 } });
-    const p = connected(h, "p");
-    for (let i = 1; i <= 3; i++) h.send(p, p5.publish("t", "m" + i, { qos: 1, id: i }));
-    const first = take5(h, s).filter((r) => r.type === PUBLISH);
-    h.peerClose(s);
-    const s2 = h.open();
-    h.send(s2, p5.connect("s", { clean: false, props: { sessionExpiryInterval: 60, receiveMaximum: 1 } }));
-    expect(take5(h, s2).filter((r) => r.type === PUBLISH).map(payloadOf)).toEqual(["m1"]);
+    const { h, s2, first, again } = backWithLowerReceiveMaximum(3, 1);
+    expect(again.map(payloadOf)).toEqual(["m1"]);
     // m3 was never sent again on this connection; its PUBACK still ends it, and m1 keeps the one slot.
     h.send(s2, p5.ack(PUBACK, first[2].packetId as number));
     expect(take5(h, s2).filter((r) => r.type === PUBLISH)).toEqual([]);
