@@ -19,18 +19,43 @@ import { encodePublishUpV5, publishDropReason, reasonText } from "./v5";
 /**
  * Sends unacknowledged messages again, in order, with their packet ids (MQTT-4.4.0-1). When
  * the upstream has no session of ours, QoS 2 messages past PUBREC go out as PUBLISH again
- * (the upstream may have lost them; a duplicate is better than a loss).
+ * (the upstream may have lost them; a duplicate is better than a loss). A 5.0 upstream whose
+ * Receive Maximum is now below them gets that many, the others as it acknowledges
+ * (MQTT-3.3.4-9; flightEnded).
  */
 export function resendFlights(set: Bridges, br: Bridge, sessionPresent: boolean): void {
   if (!sessionPresent) flightsRewind(br);
-  for (let i = 0; i < br.flightCount; i++) {
+  const count = MIDGE_FEATURES.mqtt5 && isV5Bridge(br) ? br.window : br.flightCount;
+  br.resendLeft = br.flightCount - resendSome(set, br, 0, count);
+}
+
+/** Sends flights again from index `from` until `count` have gone or none is left; returns the index after the last one sent. */
+function resendSome(set: Bridges, br: Bridge, from: number, count: number): number {
+  let i = from;
+  let sent = 0;
+  while (i < br.flightCount && sent < count) {
     const f = br.flights[i];
     if (f.state === FlowState.AWAIT_PUBCOMP) {
       send(set, br, encodeAck(PacketType.PUBREL, f.packetId));
     } else if (!publishFlight(set, br, i, true)) {
-      i--; // MQTT-3.3.1-1: DUP set; that flight ended, the next one is at i now
+      continue; // MQTT-3.3.1-1: DUP set; that flight ended, the next one is at i now
     }
+    sent++;
+    i++;
   }
+  return i;
+}
+
+/**
+ * Flight i ended: a flight waiting to be sent again takes its place in the window, unless it
+ * was one of those (acknowledged from the previous connection); then the queue moves up.
+ */
+function flightEnded(set: Bridges, br: Bridge, i: number): void {
+  const waiting = i >= br.flightCount - br.resendLeft;
+  flightRemove(br, i);
+  if (waiting) br.resendLeft--;
+  else if (br.resendLeft > 0) br.resendLeft = br.flightCount - resendSome(set, br, br.flightCount - br.resendLeft, 1);
+  pump(set, br);
 }
 
 /**
@@ -130,8 +155,7 @@ export function handleAck(set: Bridges, br: Bridge, id: number, qos: number, cod
   const i = flightAcked(br, id, qos);
   if (i < 0) return;
   if (code >= 0x80) refused(set, br, br.flights[i].message.topic, code);
-  flightRemove(br, i);
-  pump(set, br);
+  flightEnded(set, br, i);
 }
 
 /** PUBREC: PUBREL follows (MQTT-4.3.3-1), unless its 5.0 reason code is 0x80 or more: then the flow ends there (§4.3.3). */
@@ -140,8 +164,7 @@ export function handlePubrec(set: Bridges, br: Bridge, id: number, code: number)
     const i = flightFind(br, id);
     if (i < 0 || br.flights[i].qos !== 2 || br.flights[i].state !== FlowState.AWAIT_ACK) return;
     refused(set, br, br.flights[i].message.topic, code);
-    flightRemove(br, i);
-    pump(set, br);
+    flightEnded(set, br, i);
     return;
   }
   if (flightReleased(br, id) < 0) return;

@@ -63,6 +63,11 @@ export interface Bridge extends Flows {
   index: number;
   /** In-flight window: config.maxInflight, kept below the 65,535 packet ids. */
   window: number;
+  /**
+   * Flights at the end of the window not yet sent again on this connection: a 5.0 upstream
+   * came back with a Receive Maximum below them (flows.ts resendFlights, flightEnded).
+   */
+  resendLeft: number;
   /** Origin of the messages this bridge publishes locally (see BrokerExtension.message). */
   origin: number;
   notificationTopic: string;
@@ -121,6 +126,7 @@ export function newBridge(config: BridgeConfig, index: number, maxPacketSize: nu
   br.config = config;
   br.index = index;
   br.window = baseWindow(config);
+  br.resendLeft = 0;
   br.origin = bridgeOrigin(index);
   br.notificationTopic = config.notificationTopic !== "" ? config.notificationTopic : "$SYS/broker/connection/" + config.clientId + "/state";
   br.state = LinkState.WAITING;

@@ -235,6 +235,33 @@ describe("bridge_protocol_version mqttv50: messages going up", () => {
     expect(s.up.take().map((r) => [r.topic, r.qos])).toEqual([["w/3", 1]]);
   });
 
+  test("[MQTT-3.3.4-9, MQTT-4.4.0-1] an upstream back with a lower Receive Maximum gets that many unacknowledged messages again, the others in order as it acknowledges", () => {
+    const s = setup([["w/#", Direction.OUT, 1]], (c) => (c.maxInflight = 20));
+    connect(s, { receiveMaximum: 4 });
+    const pub = client5(s.h, "dev");
+    for (let i = 1; i <= 4; i++) s.h.send(pub, p5.publish("w/" + i, "m", { qos: 1, id: i }));
+    const first = s.up.take();
+    expect(first.map((r) => r.topic)).toEqual(["w/1", "w/2", "w/3", "w/4"]);
+    s.up.down();
+    s.h.advance(1100);
+    s.up.up();
+    s.up.take();
+    s.up.send(connack5({ receiveMaximum: 2 }, true));
+    const again = s.up.take();
+    expect(again.map((r) => [r.topic, r.dup, r.packetId]), "two, the new Receive Maximum").toEqual([
+      ["w/1", true, first[0].packetId],
+      ["w/2", true, first[1].packetId],
+    ]);
+    // w/4 was not sent again on this connection: its PUBACK ends it and sends nothing more.
+    s.up.send(p5.ack(4, first[3].packetId as number));
+    expect(s.up.take()).toEqual([]);
+    s.up.send(p5.ack(4, first[0].packetId as number));
+    expect(s.up.take().map((r) => [r.topic, r.dup])).toEqual([["w/3", true]]);
+    s.up.send(p5.ack(4, first[1].packetId as number) + p5.ack(4, first[2].packetId as number));
+    expect(s.up.take()).toEqual([]);
+    expect(s.br.flightCount).toBe(0);
+  });
+
   test("[MQTT-3.2.2-15] a message larger than the upstream's Maximum Packet Size is not sent, with a log line; the next one goes", () => {
     const s = setup([["big/#", Direction.OUT, 1]]);
     connect(s, { maximumPacketSize: 64 });
