@@ -230,6 +230,19 @@ export function publishSizeV5(topicLength: number, payloadLength: number, qos: n
 }
 
 /**
+ * Starts a PUBLISH in `out`: fixed header, topic name and packet id (QoS 1 and 2); `rest` is the
+ * length of what follows them (properties and payload).
+ */
+function publishHead(topicBytes: Bytes, topicLength: number, qos: number, dup: boolean, retain: boolean, packetId: number, rest: number): void {
+  writerReset(out);
+  writerByte(out, 0x30 + (dup ? 8 : 0) + qos * 2 + (retain ? 1 : 0));
+  fieldVariable(out, 2 + topicLength + (qos > 0 ? 2 : 0) + rest);
+  fieldU16(out, topicLength);
+  writerBytes(out, topicBytes, 0, topicLength);
+  if (qos > 0) fieldU16(out, packetId);
+}
+
+/**
  * PUBLISH (§3.3) from the topic's UTF-8 bytes (empty when a Topic Alias stands for it) and the
  * PUBLISH properties of pr (payload format, message expiry, topic alias, response topic,
  * correlation data, user properties, subscription identifiers, content type). packetId only
@@ -240,12 +253,7 @@ export function encodePublishV5(topicBytes: Bytes, payload: Bytes, qos: number, 
   const payloadLength = bytesLength(payload);
   lean = false;
   const length = propertiesLength(pr, PropertyPlace.PUBLISH);
-  writerReset(out);
-  writerByte(out, 0x30 + (dup ? 8 : 0) + qos * 2 + (retain ? 1 : 0));
-  fieldVariable(out, 2 + topicLength + (qos > 0 ? 2 : 0) + variableLength(length) + length + payloadLength);
-  fieldU16(out, topicLength);
-  writerBytes(out, topicBytes, 0, topicLength);
-  if (qos > 0) fieldU16(out, packetId);
+  publishHead(topicBytes, topicLength, qos, dup, retain, packetId, variableLength(length) + length + payloadLength);
   writeProperties(pr, PropertyPlace.PUBLISH, length);
   writerBytes(out, payload, 0, payloadLength);
   return take();
@@ -444,12 +452,7 @@ export function encodePublishMessageV5(topicBytes: Bytes, payload: Bytes, qos: n
   const propsLength = bytesLength(props);
   let length = propsLength + (expiry >= 0 ? 5 : 0);
   for (let i = 0; i < idCount; i++) length += 1 + variableLength((subIds as number[])[i]);
-  writerReset(out);
-  writerByte(out, 0x30 + (dup ? 8 : 0) + qos * 2 + (retain ? 1 : 0));
-  fieldVariable(out, 2 + topicLength + (qos > 0 ? 2 : 0) + variableLength(length) + length + payloadLength);
-  fieldU16(out, topicLength);
-  writerBytes(out, topicBytes, 0, topicLength);
-  if (qos > 0) fieldU16(out, packetId);
+  publishHead(topicBytes, topicLength, qos, dup, retain, packetId, variableLength(length) + length + payloadLength);
   fieldVariable(out, length);
   if (expiry >= 0) {
     writerByte(out, 0x02);
