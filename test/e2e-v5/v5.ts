@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { connect as mqttjsConnect } from "mqtt";
 import type { IClientOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient } from "mqtt";
 import { describe, expect } from "vitest";
-import { Harness, HOST, Inbox, Msg, RawClient, RxPacket, WAIT_MS, describeOn, describePacket, frame, mqttString, sleep, u16, vbi } from "../e2e/helpers";
+import { Harness, HOST, Inbox, Msg, RawClient, RxPacket, WAIT_MS, decodePublish, describeOn, describePacket, frame, mqttString, sleep, u16, vbi } from "../e2e/helpers";
 import { REPO_ROOT } from "../e2e/targets";
 import type { StartOptions, Target } from "../e2e/targets";
 
@@ -435,18 +435,11 @@ export interface Publish5 {
 }
 
 export function decodePublish5(p: RxPacket): Publish5 {
-  if (p.type !== 3) throw new Error(`expected PUBLISH, got ${describePacket(p)}`);
-  const qos = (p.flags >> 1) & 3;
-  const tlen = p.body.readUInt16BE(0);
-  const topic = p.body.subarray(2, 2 + tlen).toString("utf8");
-  let pos = 2 + tlen;
-  let id = 0;
-  if (qos > 0) {
-    id = p.body.readUInt16BE(pos);
-    pos += 2;
-  }
-  const r = readProps(p.body, pos);
-  return { topic, qos, retain: (p.flags & 1) === 1, dup: (p.flags & 8) === 8, id, props: r.props, payload: Buffer.from(p.body.subarray(r.end)) };
+  // Fixed header, topic and packet id are laid out as in 3.1.1; what 3.1.1 reads as the payload
+  // starts with the properties.
+  const f = decodePublish(p);
+  const r = readProps(f.payload, 0);
+  return { topic: f.topic, qos: f.qos, retain: f.retain, dup: f.dup, id: f.id, props: r.props, payload: Buffer.from(f.payload.subarray(r.end)) };
 }
 
 /** The reason codes of a SUBACK or UNSUBACK (after the packet id and the properties). */
