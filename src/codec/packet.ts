@@ -64,7 +64,7 @@ export interface Packet {
 }
 
 export function newPacket(): Packet {
-  return {
+  const p = {
     type: 0,
     flags: 0,
     dup: false,
@@ -93,14 +93,17 @@ export function newPacket(): Packet {
     count: 0,
     filters: [],
     qosList: [],
-    reasonCode: 0,
-    noLocal: [],
-    retainAsPublished: [],
-    retainHandling: [],
-    // Two records of ~40 fields: only where MQTT 5 is built in (an empty stand-in otherwise,
-    // never read, as only the MQTT 5 decoders and encoders touch them).
-    props: MIDGE_FEATURES.mqtt5 ? newProperties() : ({} as Properties),
-    willProps: MIDGE_FEATURES.mqtt5 ? newProperties() : ({} as Properties),
-    propsRaw: EMPTY_BYTES,
-  };
+  } as unknown as Packet;
+  // The MQTT 5.0 fields only where MQTT 5 is built in: only its decoders, encoders and the code
+  // behind MIDGE_FEATURES.mqtt5 read them (about a dozen Espruino variables otherwise).
+  if (MIDGE_FEATURES.mqtt5) {
+    p.reasonCode = 0;
+    p.noLocal = [];
+    p.retainAsPublished = [];
+    p.retainHandling = [];
+    p.props = newProperties();
+    p.willProps = newProperties();
+    p.propsRaw = EMPTY_BYTES;
+  }
+  return p;
 }

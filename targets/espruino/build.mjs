@@ -218,7 +218,7 @@ export async function bundleFor(profile, limits, features, options) {
     define: {
       MIDGE_BOARD: JSON.stringify(profile.board),
       MIDGE_VERSION: JSON.stringify(VERSION),
-      MIDGE_LIMITS: JSON.stringify(baked),
+      MIDGE_LIMITS_JSON: JSON.stringify(JSON.stringify(baked)),
       MIDGE_PERSIST: JSON.stringify([persist.enabled ? 1 : 0, persist.minIntervalMs, persist.maxBytes]),
       ...featureDefines(featureSet),
     },

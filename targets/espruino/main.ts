@@ -3,7 +3,7 @@
  * or right after upload, with settings from Storage (midge.json), Wi-Fi when the board has
  * it, and retained messages and persistent sessions kept in Storage (midge.snap).
  *
- * The board's limits are baked in by the build (esbuild define MIDGE_LIMITS); midge.json may
+ * The board's limits are baked in by the build (esbuild define MIDGE_LIMITS_JSON); midge.json may
  * override any of them. Conversions between Espruino's binary Strings and the core's Bytes
  * (Uint8Array) happen here, at the edge, once per chunk.
  */
@@ -25,7 +25,12 @@ declare function setTimeout(f: () => void, ms: number): unknown;
 /** Baked in by targets/espruino/build.mjs from boards/<board>.json. */
 declare const MIDGE_BOARD: string;
 declare const MIDGE_VERSION: string;
-declare const MIDGE_LIMITS: Limits;
+/**
+ * The board's limits as JSON text, parsed at each start: a string literal stays in the code,
+ * in flash, where an object baked in as a constant would hold about 45 variables for good (one
+ * per limit and its long name), beside the copy each start made of it.
+ */
+declare const MIDGE_LIMITS_JSON: string;
 /** Board defaults for persistence: [enabled (1/0), least ms between writes, largest snapshot bytes]. */
 declare const MIDGE_PERSIST: number[];
 
@@ -177,13 +182,11 @@ function start(): void {
   if (broker) return;
   const settings = (storage().readJSON(SETTINGS_FILE, true) || {}) as Settings;
   if (settings.logLevel !== undefined) logLevel = settings.logLevel;
-  const limits = {} as Limits;
-  const base = MIDGE_LIMITS as unknown as { [name: string]: number | boolean };
+  const limits = JSON.parse(MIDGE_LIMITS_JSON) as Limits;
   const target = limits as unknown as { [name: string]: number | boolean };
-  for (const name in base) target[name] = base[name];
   // Quoted: the build renames the core's property names, and "limits" is one of them.
   const overrides = settings["limits"];
-  if (overrides) for (const name in overrides) if (name in base) target[name] = overrides[name];
+  if (overrides) for (const name in overrides) if (name in target) target[name] = overrides[name];
   // A board built without the persistence feature has no snapshot code: settings cannot turn it on.
   persist = MIDGE_FEATURES.persistence && (settings.persist !== undefined ? settings.persist : MIDGE_PERSIST[0] === 1);
   saveIntervalMs = settings.saveIntervalMs !== undefined ? settings.saveIntervalMs : MIDGE_PERSIST[1];
