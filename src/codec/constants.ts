@@ -82,3 +82,16 @@ export function packetName(type: number): string {
   const names = "RESERVED0 CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT AUTH".split(" ");
   return type >= 0 && type < names.length ? names[type] : "RESERVED" + type;
 }
+
+/**
+ * The fixed-header flags a packet of this type must carry: 2 for PUBREL, SUBSCRIBE and
+ * UNSUBSCRIBE, 0 for the others (MQTT-2.2.2-1, MQTT-2.1.3-1); -1 for PUBLISH, whose flags are
+ * its DUP, QoS and RETAIN; -2 for a reserved type (0, and 15 before 5.0 made it AUTH).
+ * A function, not a table: its numbers stay in the code (in flash on Espruino), where a
+ * 16-entry array held 17 variables for good.
+ */
+export function requiredFlags(type: number, v5: boolean): number {
+  if (type === PacketType.PUBLISH) return -1;
+  if (type === PacketType.PUBREL || type === PacketType.SUBSCRIBE || type === PacketType.UNSUBSCRIBE) return 2;
+  return type === 0 || (type === PacketType.AUTH && !v5) ? -2 : 0;
+}

@@ -1,5 +1,5 @@
 import { Bytes, bytesLength, byteAt, bytesView, utf8Decode } from "../bytes/bytes";
-import { PacketType, PROTOCOL_LEVEL_311, PROTOCOL_LEVEL_31, PROTOCOL_LEVEL_5 } from "./constants";
+import { PacketType, PROTOCOL_LEVEL_311, PROTOCOL_LEVEL_31, PROTOCOL_LEVEL_5, requiredFlags } from "./constants";
 import { decodeConnectV5, decodePacketV5 } from "./decode5";
 import { Packet } from "./packet";
 import { Status } from "./status";
@@ -14,11 +14,8 @@ let bodyEnd = 0;
 let fieldStart = 0;
 let fieldEnd = 0;
 
-/** Fixed-header flags each packet type must carry (MQTT-2.2.2-1); -1 = PUBLISH, any. */
 /** A protocol level no CONNECT carries: the name is known, but no level of it is accepted. */
 const NO_LEVEL = -1000;
-
-const REQUIRED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -2];
 
 function readU16(): number {
   const v = byteAt(body, pos) * 256 + byteAt(body, pos + 1);
@@ -238,7 +235,7 @@ export function decodePacket(type: number, flags: number, packetBody: Bytes, p: 
   if (MIDGE_FEATURES.mqtt5 && version === PROTOCOL_LEVEL_5 && type !== PacketType.CONNECT) return decodePacketV5(type, flags, packetBody, p);
   p.type = type;
   p.flags = flags;
-  const required = REQUIRED_FLAGS[type];
+  const required = requiredFlags(type, false);
   if (required === -2) return Status.BAD_PACKET_TYPE;
   if (required >= 0 && flags !== required) return Status.BAD_FLAGS; // MQTT-2.2.2-2
   body = packetBody;

@@ -1,5 +1,5 @@
 import { Bytes, bytesLength, byteAt, bytesView, utf8Decode } from "../bytes/bytes";
-import { PacketType, PROTOCOL_LEVEL_5 } from "./constants";
+import { PacketType, PROTOCOL_LEVEL_5, requiredFlags } from "./constants";
 import { Packet } from "./packet";
 import { Properties, PropertyPlace, PropertyType, MAX_PROPERTY_ID, PROPERTY_TYPES, propertiesReset, propertyAllowed } from "./properties";
 import { Status } from "./status";
@@ -24,9 +24,6 @@ let fieldEnd = 0;
 let fromServer = false;
 const VBI_TRUNCATED = -1;
 const VBI_MALFORMED = -2;
-
-/** Fixed-header flags per type in 5.0 (MQTT-2.1.3-1); -1 = PUBLISH, any; -2 = reserved type 0. */
-const REQUIRED_FLAGS_V5 = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
 
 function readU16(): number {
   const v = byteAt(body, pos) * 256 + byteAt(body, pos + 1);
@@ -545,7 +542,7 @@ function decodeReasonOnly5(p: Packet, place: number): Status {
 export function decodePacketV5(type: number, flags: number, packetBody: Bytes, p: Packet): Status {
   p.type = type;
   p.flags = flags;
-  const required = REQUIRED_FLAGS_V5[type];
+  const required = requiredFlags(type, true);
   if (required === -2) return Status.BAD_PACKET_TYPE;
   if (required >= 0 && flags !== required) return Status.BAD_FLAGS; // MQTT-2.1.3-1
   body = packetBody;

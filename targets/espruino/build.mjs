@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import ts from "typescript";
 import { coreHash, formatEstimate, loadCosts, startupVars, worstCase } from "./memory.mjs";
+import { coldParameters } from "./parameters.mjs";
 import { profileModule, validateBoard } from "../../tools/lib/profile.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -70,9 +71,11 @@ const RESERVED_PROPS = [
 ];
 
 /**
- * Property names of the core's state records (exported interfaces of src/, except Limits,
- * whose names are the settings' keys): esbuild renames them to one or two letters, which
- * takes a fifth off the bundle. They never meet JSON or the runtime, so renaming is safe.
+ * Property names of the core's state records (exported interfaces of src/, Limits included):
+ * esbuild renames them to one or two letters, which takes a fifth off the bundle and a
+ * variable off each long name kept in memory. They never meet JSON or the runtime: the
+ * settings' limit names are read by their quoted names (main.ts limitsOf), so renaming is safe.
+ * Features are not renamed: they are define'd away at build time.
  */
 export function mangledProps() {
   const names = new Set(["buf", "pos"]); // bytes.js Writer fields (plain JS, no interface)
@@ -85,22 +88,21 @@ export function mangledProps() {
     }
   };
   walk(join(ROOT, "src"));
-  const limitNames = [];
+  const featureKeys = [];
   for (const file of files) {
     const sf = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2020, true);
     sf.forEachChild((node) => {
       if (!ts.isInterfaceDeclaration(node)) return;
       for (const m of node.members) {
         if (!(ts.isPropertySignature(m) || ts.isMethodSignature(m)) || !m.name || !ts.isIdentifier(m.name)) continue;
-        // Limits and Features names are keys of the define'd values and of the JSON profiles.
-        if (node.name.text === "Limits" || node.name.text === "Features") limitNames.push(m.name.text);
+        // Features names are the keys of the MIDGE_FEATURES define.
+        if (node.name.text === "Features") featureKeys.push(m.name.text);
         else names.add(m.name.text);
       }
     });
   }
-  // Limits come from the define'd JSON and from midge.json: their names must stay, even
-  // where another interface uses the same name.
-  for (const r of limitNames) names.delete(r);
+  // Even where another interface uses the same name.
+  for (const r of featureKeys) names.delete(r);
   for (const r of RESERVED_PROPS) names.delete(r);
   // Nor any name of a built-in property (String, Array, typed arrays, Error, ...): the core
   // or the runtime may use one of those on a built-in object.
@@ -224,7 +226,12 @@ export async function bundleFor(profile, limits, features, options) {
     },
   });
   if (result.warnings.length > 0) throw new Error("esbuild warnings:\n" + result.warnings.map((w) => w.text).join("\n"));
-  return { code: result.outputFiles[0].text, metafile: result.metafile };
+  const code = result.outputFiles[0].text;
+  if (options && options.names) return { code, metafile: result.metafile };
+  // The cold functions take their parameters from `arguments` (parameters.mjs): known by name
+  // through the same bundle built with its names kept.
+  const named = await bundleFor(profile, limits, features, { names: true });
+  return { code: coldParameters(code, named.code, ts).code, metafile: result.metafile };
 }
 
 /**

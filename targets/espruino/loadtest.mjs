@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { ROOT, loadProfile } from "./build.mjs";
 import { boot, controlCode, writeStorage } from "./interpreter.mjs";
 import { loadCosts, sizes, worstCase } from "./memory.mjs";
-import { connected, pk, sync } from "./rawClient.mjs";
+import { client, connected, pk, sync } from "./rawClient.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pad = (s, n) => (s + "x".repeat(n)).slice(0, n);
@@ -32,8 +32,11 @@ const pad = (s, n) => (s + "x".repeat(n)).slice(0, n);
 /**
  * Fills the tables of `limits` on a broker at port. Returns { clients, subscriptions,
  * retained, inflight, queued, inbound, partial, open } (open: the clients, to close later).
+ * `features` (the profile's): a table whose feature is off (qos2, will, retained) stays empty,
+ * since the bundle has no code to fill it (a QoS 2 PUBLISH closes the connection there).
  */
-export async function fillTables(port, limits) {
+export async function fillTables(port, limits, features) {
+  const on = (name) => !features || features[name] !== false;
   const { T, P, Tr, Pr } = sizes(limits);
   const n = Math.min(limits.maxConnections, limits.maxSessions);
   // Sessions beyond the clients online: persistent clients that subscribed and went away
@@ -63,14 +66,15 @@ export async function fillTables(port, limits) {
   for (let k = 0; k < n; k++) {
     const id = pad("c" + k + "-", limits.maxClientIdLength);
     const willPayload = "w".repeat(Math.max(0, limits.maxPacketSize - 20 - id.length - T - 10));
-    const c = await connected(port, id, false, { topic: pad("will/" + k + "/", T), payload: willPayload, qos: 1 });
+    const c = await connected(port, id, false, on("will") ? { topic: pad("will/" + k + "/", T), payload: willPayload, qos: 1 } : undefined);
     if (c.codes[0] !== 0) throw new Error(`client ${k} refused with CONNACK ${c.codes[0]}`);
     clients.push(c);
   }
   for (let k = 0; k < n; k++) await subscribe(clients[k], k);
   // Retained messages.
   const pub = clients[0];
-  for (let r = 0; r < limits.maxRetained; r++) pub.send(pk.publish(pad("r/" + r + "/", Tr), "p".repeat(Pr), 0, true, 0));
+  const retained = on("retained") ? limits.maxRetained : 0;
+  for (let r = 0; r < retained; r++) pub.send(pk.publish(pad("r/" + r + "/", Tr), "p".repeat(Pr), 0, true, 0));
   await sync(pub);
   // In-flight and queued messages, distinct per session: nobody acknowledges. An offline
   // session keeps maxQueued (its in-flight window fills when it comes back).
@@ -82,9 +86,10 @@ export async function fillTables(port, limits) {
   }
   for (let k = 0; k < n; k++) await clients[k].waitCount(3, limits.maxInflight, 10000);
   // Inbound QoS 2 ids (no PUBREL follows).
-  for (let k = 0; k < n; k++) {
-    for (let q = 0; q < limits.maxInboundQos2; q++) clients[k].send(pk.publish("n/" + k + "/" + q, "q", 2, false, 1000 + q));
-    await clients[k].waitCount(5, limits.maxInboundQos2);
+  const inbound = on("qos2") ? limits.maxInboundQos2 : 0;
+  for (let k = 0; k < n && inbound > 0; k++) {
+    for (let q = 0; q < inbound; q++) clients[k].send(pk.publish("n/" + k + "/" + q, "q", 2, false, 1000 + q));
+    await clients[k].waitCount(5, inbound);
   }
   // A partial packet on every connection: the header announces a full-size PUBLISH.
   const whole = pk.publish(pad("z/", T), "z".repeat(P), 0, false, 0);
@@ -94,14 +99,57 @@ export async function fillTables(port, limits) {
     clients: n,
     sessions,
     subscriptions: subs,
-    retained: limits.maxRetained,
+    retained,
     inflight: n * limits.maxInflight,
     queued: sessions * limits.maxQueued,
-    inbound: n * limits.maxInboundQos2,
+    inbound: n * inbound,
     partial: n,
     sizes: { T, P, Tr, Pr },
     open: clients,
   };
+}
+
+/**
+ * Clients held one after the other on a small board, each the issue's share of the ESP8266's
+ * load: CONNECT (persistent, 23-byte id), 4 subscriptions, 2 retained messages of 64 bytes and
+ * a QoS 1 message of 87 bytes to itself, answered and delivered. Stops at the first step not
+ * answered within 4 s or once `out()` (the engine ran out of memory) is true. Returns how many
+ * clients completed every step (at most `max`) and the steps' log.
+ */
+export async function clientsHeld(port, out, max = 4) {
+  const clients = [];
+  const steps = [];
+  let held = 0;
+  const step = async (label, c, packet, type, n) => {
+    if (out()) return false;
+    c.send(packet);
+    const deadline = Date.now() + 4000;
+    while (c.count(type) < n && !out() && Date.now() < deadline) await sleep(20);
+    const ok = !out() && c.count(type) >= n;
+    steps.push(label + (ok ? " ok" : " failed"));
+    return ok;
+  };
+  try {
+    for (let k = 0; k < max; k++) {
+      const c = client(port);
+      clients.push(c);
+      await c.ready;
+      if (!(await step(`client ${k} CONNECT`, c, pk.connect(pad("c" + k + "-", 23), false), 2, 1))) break;
+      let ok = true;
+      for (let j = 0; j < 4 && ok; j++) ok = await step(`client ${k} SUBSCRIBE ${j + 1}`, c, pk.subscribe(j + 1, "s/" + k + "/" + j + "/#", 1), 9, j + 1);
+      for (let r = 0; r < 2 && ok; r++) {
+        // A QoS 0 PUBLISH has no answer: the PINGRESP after it says it was handled.
+        c.send(pk.publish(pad("r/" + k + "/" + r + "/", 32), "p".repeat(32), 0, true, 0));
+        ok = await step(`client ${k} retained ${r + 1}`, c, pk.pingreq(), 13, c.count(13) + 1);
+      }
+      if (ok) ok = await step(`client ${k} QoS 1 to itself`, c, pk.publish("s/" + k + "/0/m", "m".repeat(87), 1, false, 1), 3, 1);
+      if (!ok) break;
+      held++;
+    }
+  } finally {
+    for (const c of clients) c.close();
+  }
+  return { held, steps };
 }
 
 /**
@@ -142,7 +190,7 @@ async function main() {
       return;
     }
     try {
-      const load = await fillTables(sim.port, profile.limits);
+      const load = await fillTables(sim.port, profile.limits, profile.features);
       await sleep(200);
       console.log(JSON.stringify({ board, engine, limits: override, held: fatal === "", fatal, estimatedVars: sim.estimatedVars(), heapBytes: sim.heapBytes(), heapLimit: sim.heapLimit(), load: { ...load, open: undefined } }));
       for (const c of load.open) c.close();
@@ -169,7 +217,7 @@ async function main() {
       }
       await e.waitFor(new RegExp(`midge-control on ${controlPort}`), 10000);
       const start = await e.memory();
-      const load = await fillTables(port, profile.limits);
+      const load = await fillTables(port, profile.limits, profile.features);
       await sleep(300);
       const used = await e.memory();
       const est = estimateFor(profile, costs);

@@ -26,9 +26,9 @@ declare function setTimeout(f: () => void, ms: number): unknown;
 declare const MIDGE_BOARD: string;
 declare const MIDGE_VERSION: string;
 /**
- * The board's limits as JSON text, parsed at each start: a string literal stays in the code,
- * in flash, where an object baked in as a constant would hold about 45 variables for good (one
- * per limit and its long name), beside the copy each start made of it.
+ * The board's limits as JSON text, parsed at each start (limitsOf): a string literal stays in
+ * the code, in flash, where an object baked in as a constant would hold about 45 variables for
+ * good (one per limit and its long name), beside the copy each start made of it.
  */
 declare const MIDGE_LIMITS_JSON: string;
 /** Board defaults for persistence: [enabled (1/0), least ms between writes, largest snapshot bytes]. */
@@ -177,16 +177,46 @@ function listen(port: number): void {
   }
 }
 
+/**
+ * The broker's Limits from their settings' names (the profile's JSON, midge.json). The build
+ * renames Limits' properties like the core's other records (build.mjs mangledProps), so the
+ * record kept for good has one- or two-letter names, a variable each, where the settings' long
+ * names took two or three on the boards; the long names stay here, in the code, in flash.
+ */
+function limitsOf(json: { [name: string]: number | boolean }): Limits {
+  return {
+    maxConnections: json["maxConnections"] as number,
+    maxSessions: json["maxSessions"] as number,
+    maxSubscriptions: json["maxSubscriptions"] as number,
+    maxSubscriptionsPerClient: json["maxSubscriptionsPerClient"] as number,
+    maxInflight: json["maxInflight"] as number,
+    maxQueued: json["maxQueued"] as number,
+    maxInboundQos2: json["maxInboundQos2"] as number,
+    maxRetained: json["maxRetained"] as number,
+    maxRetainedBytes: json["maxRetainedBytes"] as number,
+    maxPacketSize: json["maxPacketSize"] as number,
+    messageSizeLimit: json["messageSizeLimit"] as number,
+    maxClientIdLength: json["maxClientIdLength"] as number,
+    maxTopicLength: json["maxTopicLength"] as number,
+    connectTimeoutMs: json["connectTimeoutMs"] as number,
+    maxPendingBytes: json["maxPendingBytes"] as number,
+    retainAvailable: json["retainAvailable"] as boolean,
+    maxKeepAlive: json["maxKeepAlive"] as number,
+    maxTopicAlias: json["maxTopicAlias"] as number,
+    persistentClientExpiration: json["persistentClientExpiration"] as number,
+  };
+}
+
 /** Starts the broker (once; again after stop). Runs at boot and after upload. */
 function start(): void {
   if (broker) return;
   const settings = (storage().readJSON(SETTINGS_FILE, true) || {}) as Settings;
   if (settings.logLevel !== undefined) logLevel = settings.logLevel;
-  const limits = JSON.parse(MIDGE_LIMITS_JSON) as Limits;
-  const target = limits as unknown as { [name: string]: number | boolean };
+  const json = JSON.parse(MIDGE_LIMITS_JSON) as { [name: string]: number | boolean };
   // Quoted: the build renames the core's property names, and "limits" is one of them.
   const overrides = settings["limits"];
-  if (overrides) for (const name in overrides) if (name in target) target[name] = overrides[name];
+  if (overrides) for (const name in overrides) if (name in json) json[name] = overrides[name];
+  const limits = limitsOf(json);
   // A board built without the persistence feature has no snapshot code: settings cannot turn it on.
   persist = MIDGE_FEATURES.persistence && (settings.persist !== undefined ? settings.persist : MIDGE_PERSIST[0] === 1);
   saveIntervalMs = settings.saveIntervalMs !== undefined ? settings.saveIntervalMs : MIDGE_PERSIST[1];

@@ -91,7 +91,8 @@ export function sizes(limits) {
   if (limits.messageSizeLimit > 0) P = Math.min(P, limits.messageSizeLimit);
   const perRetained = limits.maxRetained > 0 ? Math.floor(limits.maxRetainedBytes / limits.maxRetained) : 0;
   const Tr = Math.max(1, Math.min(T, perRetained - 1));
-  const Pr = Math.max(1, perRetained - Tr);
+  // Each retained message still fits one packet (a profile whose maxRetainedBytes allows more).
+  const Pr = Math.max(1, Math.min(perRetained - Tr, limits.maxPacketSize - 5 - 2 - Tr));
   return { T, P, Tr, Pr };
 }
 

@@ -116,10 +116,13 @@ describe("Espruino bundles", () => {
 
       test("has the profile's limits baked in", () => {
         const limits = loadProfile(board).limits as Record<string, number | boolean>;
-        // JSON text in a string literal, parsed at start (targets/espruino/main.ts).
+        // JSON text in a string literal, parsed at start (targets/espruino/main.ts limitsOf).
         const literal = /'(\{"maxConnections":[^}]*\})'/.exec(code());
         expect(literal).not.toBeNull();
         expect(JSON.parse(literal![1])).toEqual(limits);
+        // Every limit read there by its settings name, the only place the build leaves a limit's
+        // name unrenamed (a misspelt name would read undefined).
+        for (const name of Object.keys(limits)) expect(code()).toMatch(new RegExp("\\." + name + "\\b"));
       });
 
       // Known gaps (issue 15, open): the ESP8266's 1,600 variables and the ESP32-C3's 4,095 do not
