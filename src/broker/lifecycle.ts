@@ -105,7 +105,7 @@ export function sessionsTick(b: Broker, now: number): void {
  */
 export function sessionTimers(b: Broker, slot: number, now: number): void {
   const s = b.sessions[slot];
-  if (!s.used || s.conn >= 0) return;
+  if (s.clientId === "" || s.conn >= 0) return;
   const ends = s.expiresAt >= 0 && now >= s.expiresAt;
   if (s.willAt >= 0 && (ends || now >= s.willAt)) publishDelayedWill(b, s);
   if (ends) {

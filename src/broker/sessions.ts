@@ -14,7 +14,7 @@ export function sessionFind(b: Broker, clientId: string): number {
 export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean): number {
   let slot = -1;
   for (let i = 0; i < b.sessions.length; i++) {
-    if (!b.sessions[i].used) {
+    if (b.sessions[i].clientId === "") {
       slot = i;
       break;
     }
@@ -25,8 +25,7 @@ export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean
     b.sessions.push(newSession()); // slots are made as first needed (see newBrokerState)
   }
   const s = b.sessions[slot];
-  s.used = true;
-  s.clientId = clientId;
+  s.clientId = clientId; // never "": CONNECT gives an empty one a generated id, a store's is checked
   s.cleanSession = cleanSession;
   s.conn = -1;
   s.nextPacketId = 1;
@@ -53,15 +52,14 @@ export function sessionCreate(b: Broker, clientId: string, cleanSession: boolean
  */
 export function sessionDiscard(b: Broker, slot: number): void {
   const s = b.sessions[slot];
-  if (!s.used) return;
+  if (s.clientId === "") return;
   const st = storeFor(b, s);
   if (st !== undefined) st.sessionDelete(s.clientId);
   subscriptionRemoveAll(b, slot);
   if (MIDGE_FEATURES.mqtt5) shareRehome(b, s); // its shared deliveries to another member (§4.8.2)
   flowsClear(s); // flights, queue and inbound QoS 2 ids
   delete b.sessionIndex["c" + s.clientId];
-  s.used = false;
-  s.clientId = "";
+  s.clientId = ""; // the slot is free
   s.conn = -1;
   if (MIDGE_FEATURES.mqtt5) {
     s.willAt = -1;

@@ -231,7 +231,7 @@ export function snapshotWrite(b: Broker, sink: SnapshotSink): void {
   }
   for (let i = 0; i < b.sessions.length; i++) {
     const s = b.sessions[i];
-    if (s.used && !s.cleanSession) putSession(b, sink, i, s);
+    if (s.clientId !== "" && !s.cleanSession) putSession(b, sink, i, s);
   }
   writerByte(out, Tag.DONE);
   emit(sink);

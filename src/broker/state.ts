@@ -58,7 +58,11 @@ export interface Conn {
  * never past them.
  */
 export interface Session extends Flows {
-  used: boolean;
+  /**
+   * "" while the slot is free: a session in use always has a client id (CONNECT gives an empty
+   * one a generated id, a store's is checked). No separate in-use flag: a boolean property
+   * costs Espruino two variables, where this costs none.
+   */
   clientId: string;
   cleanSession: boolean;
   /** Connection slot, -1 while offline. */
@@ -261,7 +265,6 @@ export function newConn(maxPacketSize: number): Conn {
 /** A free session slot: the QoS flows record (newFlows) with the session fields added. */
 export function newSession(): Session {
   const s = newFlows() as Session;
-  s.used = false;
   s.clientId = "";
   s.cleanSession = true;
   s.conn = -1;

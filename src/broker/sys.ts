@@ -16,7 +16,7 @@ function countPersistent(b: Broker): number {
   let n = 0;
   for (let i = 0; i < b.sessions.length; i++) {
     const s = b.sessions[i];
-    if (s.used && s.conn < 0) n++;
+    if (s.clientId !== "" && s.conn < 0) n++;
   }
   return n;
 }

@@ -98,7 +98,8 @@ function decodeConnect(p: Packet, version: number | undefined): Status {
   if (flags % 2 === 1) return Status.CONNECT_RESERVED_FLAG; // MQTT-3.1.2-3
   p.cleanSession = Math.floor(flags / 2) % 2 === 1;
   p.willFlag = Math.floor(flags / 4) % 2 === 1;
-  p.willQos = Math.floor(flags / 8) % 4;
+  // An integer where kept (Math.floor gives a float on Espruino: a variable more wherever kept).
+  p.willQos = Math.round((flags % 32 - flags % 8) / 8);
   p.willRetain = Math.floor(flags / 32) % 2 === 1;
   p.hasPassword = Math.floor(flags / 64) % 2 === 1;
   p.hasUsername = flags >= 128;
@@ -152,7 +153,9 @@ function decodeConnack(p: Packet): Status {
 
 function decodePublish(p: Packet): Status {
   p.dup = p.flags >= 8;
-  p.qos = Math.floor(p.flags / 2) % 4;
+  // An integer: Espruino keeps one in the variable that names it, and Math.floor gives a float
+  // there, which costs a variable more in every message and flight that keeps this QoS.
+  p.qos = Math.round((p.flags % 8 - p.flags % 2) / 2);
   p.retain = p.flags % 2 === 1;
   if (p.qos === 3) return Status.BAD_QOS; // MQTT-3.3.1-4
   if (p.qos === 0 && p.dup) return Status.QOS0_WITH_DUP; // MQTT-3.3.1-2, SRV-IMPL-3

@@ -319,7 +319,7 @@ function decodeConnect5(p: Packet): Status {
   if (flags % 2 === 1) return Status.CONNECT_RESERVED_FLAG; // MQTT-3.1.2-3
   p.cleanSession = Math.floor(flags / 2) % 2 === 1; // Clean Start
   p.willFlag = Math.floor(flags / 4) % 2 === 1;
-  p.willQos = Math.floor(flags / 8) % 4;
+  p.willQos = Math.round((flags % 32 - flags % 8) / 8); // an integer (decode.ts decodePublish)
   p.willRetain = Math.floor(flags / 32) % 2 === 1;
   p.hasPassword = Math.floor(flags / 64) % 2 === 1; // 5.0 allows a password without a user name
   p.hasUsername = flags >= 128;
@@ -395,7 +395,7 @@ function decodeConnack5(p: Packet): Status {
 
 function decodePublish5(p: Packet): Status {
   p.dup = p.flags >= 8;
-  p.qos = Math.floor(p.flags / 2) % 4;
+  p.qos = Math.round((p.flags % 8 - p.flags % 2) / 2); // an integer (decode.ts decodePublish)
   p.retain = p.flags % 2 === 1;
   if (p.qos === 3) return Status.BAD_QOS; // MQTT-3.3.1-4
   if (p.qos === 0 && p.dup) return Status.QOS0_WITH_DUP; // MQTT-3.3.1-2

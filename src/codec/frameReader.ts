@@ -95,7 +95,7 @@ export function frameNext(r: FrameReader): Status {
       const h = byteAt(r.chunk, r.pos);
       r.pos++;
       r.header = h;
-      r.type = Math.floor(h / 16);
+      r.type = Math.round((h - h % 16) / 16); // an integer, kept per connection (decode.ts decodePublish)
       r.flags = h % 16;
       if (r.type === 0 || (r.type === 15 && !(MIDGE_FEATURES.mqtt5 && r.version === PROTOCOL_LEVEL_5))) return Status.BAD_PACKET_TYPE; // SRV-FH-2, SRV5-FH-2
       r.remaining = 0;

@@ -66,7 +66,7 @@ export function dump(b: Broker) {
     .sort();
   const sessions = b.sessions
     .map((s, slot) => ({ s, slot }))
-    .filter((x) => x.s.used && !x.s.cleanSession)
+    .filter((x) => x.s.clientId !== "" && !x.s.cleanSession)
     .map(({ s, slot }) => {
       const subscriptions: Array<[string, number]> = [];
       for (let i = 0; i < b.subTop; i++) if (b.subSession[i] === slot) subscriptions.push([b.subFilter[i], b.subQos[i]]);
@@ -95,7 +95,7 @@ export function dump5(b: Broker) {
     .sort();
   const sessions = b.sessions
     .map((s, slot) => ({ s, slot }))
-    .filter((x) => x.s.used && !x.s.cleanSession)
+    .filter((x) => x.s.clientId !== "" && !x.s.cleanSession)
     .map(({ s, slot }) => {
       const subscriptions: unknown[] = [];
       for (let i = 0; i < b.subTop; i++) if (b.subSession[i] === slot) subscriptions.push([b.subFilter[i], b.subFlags[i], b.subIds[i]]);
