@@ -22,6 +22,7 @@ import ts from "typescript";
 
 const BIG = findInterpreter(16383);
 const SMALL = findInterpreter(1600);
+const MIDDLE = findInterpreter(4095);
 if (!BIG) console.warn("test/espruino/interpreter.test.ts skipped: no Espruino interpreter (set MIDGE_ESPRUINO_1600 and MIDGE_ESPRUINO_16383)");
 
 const running: EspruinoProcess[] = [];
@@ -218,6 +219,22 @@ describe.skipIf(!BIG)("on the real Espruino interpreter", { timeout: 60000 }, ()
     // Not far above either; the estimate also counts every connection's send buffer full,
     // which fillTables does not make (with 8 connections that is about a quarter of it).
     expect(used).toBeGreaterThan(est.total * 0.7);
+    for (const c of load.open) c.close();
+  });
+
+  test.skipIf(!MIDDLE)("the ESP32-C3 profile's full tables are held in 4,095 variables (issue 15)", async () => {
+    const port = await freePort();
+    const e = await bootBoard("esp32c3", { port, persist: false }, 4095);
+    await e.waitFor(/listen socket on port/, 10000);
+    const profile = loadProfile("esp32c3");
+    const load = await fillTables(port, profile.limits, profile.features);
+    const used = await e.memory();
+    expect(e.output()).not.toMatch(/OUT OF MEMORY/);
+    expect(load.clients).toBe(profile.limits.maxConnections);
+    expect(load.subscriptions).toBe(profile.limits.maxSubscriptions);
+    expect(load.retained).toBe(profile.limits.maxRetained);
+    // 3,379 measured (with the control channel's ~60): room for the interpreter's own needs.
+    expect(used).toBeLessThanOrEqual(4095 - profile.espruino.reserveVars);
     for (const c of load.open) c.close();
   });
 

@@ -250,16 +250,20 @@ for (const [board, extra] of [["esp32", []], ["esp32c3", []], ["esp8266", ["--no
 }
 
 describe("memory budget (in-process simulator)", { timeout: 60000 }, () => {
-  test("esp32: the profile's full tables are held within the board's budget", async () => {
+  // The ESP32-C3's by about 78 variables of its 3,895 (issue 15): the simulator's count is the
+  // same at every run (3,817 in three runs), so a change that costs the C3 more shows here.
+  test.each(["esp32", "esp32c3"])("%s: the profile's full tables are held within the board's budget", async (board) => {
     let fatal = "";
-    const sim = await runSimulator({ board: "esp32", port: 0, host: "127.0.0.1", log: () => {}, onFatal: (m) => (fatal = m) });
+    const profile = loadProfile(board);
+    const sim = await runSimulator({ board, port: 0, host: "127.0.0.1", log: () => {}, onFatal: (m) => (fatal = m) });
     try {
       expect(sim.heapLimit()).toBeGreaterThan(0);
-      const load = await fillTables(sim.port, loadProfile("esp32").limits);
+      const load = await fillTables(sim.port, profile.limits, profile.features);
       expect(fatal).toBe("");
-      expect(load.clients).toBe(loadProfile("esp32").limits.maxConnections);
-      expect(load.subscriptions).toBe(loadProfile("esp32").limits.maxSubscriptions);
-      expect(sim.estimatedVars()).toBeLessThanOrEqual(16383 - 3000);
+      expect(load.clients).toBe(profile.limits.maxConnections);
+      expect(load.subscriptions).toBe(profile.limits.maxSubscriptions);
+      expect(load.retained).toBe(profile.limits.maxRetained);
+      expect(sim.estimatedVars()).toBeLessThanOrEqual(profile.espruino.jsVars - profile.espruino.reserveVars);
       for (const c of load.open) c.close();
     } finally {
       await sim.stop();
