@@ -284,4 +284,6 @@ export const espruinoTargets: Target[] = [
   simulatorTarget("esp8266-sim:host", "esp8266", "host"),
   interpreterTarget("esp32-espruino", "esp32", 16383, simBase),
   interpreterTarget("esp32-espruino:host", "esp32", 16383, "host"),
+  interpreterTarget("esp32c3-espruino", "esp32c3", 4095, simBase),
+  interpreterTarget("esp8266-espruino", "esp8266", 1600, simBase),
 ];
